@@ -1,0 +1,413 @@
+// Reads a Stable Diffusion model folder in the diffusers / optimum ONNX export layout and checks it is complete
+// before any ONNX session is created, so a broken folder fails at start with a message that names the file.
+//
+//   model_index.json                         the pipeline index (required)
+//   text_encoder/model.onnx                  CLIP text encoder: input_ids -> last_hidden_state (required)
+//   tokenizer/                               tokenizer.json, or vocab.json + merges.txt (+ special_tokens_map.json,
+//                                            tokenizer_config.json) (required)
+//   unet/model.onnx (+ unet/config.json)     sample, timestep, encoder_hidden_states[, timestep_cond] -> out_sample
+//   vae_decoder/model.onnx (+ config.json)   latent_sample -> sample; config.json's scaling_factor (default 0.18215)
+//   scheduler/scheduler_config.json          raw diffusers scheduler config (normalised by ./schedulers)
+//   vae_encoder/model.onnx                   optional, for img2img: sample -> latent_sample | latent_parameters
+//   safety_checker/model.onnx                optional: clip_input, images -> out_images, has_nsfw_concepts
+//   feature_extractor/preprocessor_config.json  the safety checker's CLIP preprocessing (optional)
+//   vae_decoder_tiny/model.onnx (+ config.json) optional TAESD-style preview decoder, same signature as vae_decoder;
+//                                            its config.json scaling_factor defaults to 1.0 (TAESD takes the UNet's
+//                                            latents as they are), as diffusers' AutoencoderTiny exports it
+//   imagine.json                             optional per-model defaults for the bot (see ImagineDefaults)
+//
+// Weights kept outside model.onnx (model.onnx_data, weights.pb) sit beside it; ONNX Runtime resolves them relative to
+// the model file when a session is created from the path, which is why every path here is a file path.
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { SAMPLER_NAMES } from './schedulers/types.ts';
+
+type Json = Record<string, unknown>;
+
+/** A model folder problem; the message starts with the offending file's path (as the folder was given). */
+export class ModelFolderError extends Error {
+  override name = 'ModelFolderError';
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+  }
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Read a JSON object; a missing file, bad JSON or a non-object each raise a ModelFolderError naming the file. */
+export async function readJsonFile(file: string): Promise<Json> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ModelFolderError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ModelFolderError(file, `invalid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ModelFolderError(file, 'expected a JSON object');
+  return value as Json;
+}
+
+/** The ONNX sub-models, by the names the pipeline uses. */
+export const MODEL_PARTS = ['textEncoder', 'unet', 'vaeDecoder', 'vaeEncoder', 'safetyChecker', 'previewDecoder'] as const;
+export type ModelPart = (typeof MODEL_PARTS)[number];
+
+const PART_FILES: Record<ModelPart, { rel: string; required: boolean; what: string }> = {
+  textEncoder: { rel: 'text_encoder/model.onnx', required: true, what: 'the CLIP text encoder exported by optimum (text_encoder/model.onnx)' },
+  unet: { rel: 'unet/model.onnx', required: true, what: 'the UNet exported by optimum (unet/model.onnx)' },
+  vaeDecoder: { rel: 'vae_decoder/model.onnx', required: true, what: 'the VAE decoder exported by optimum (vae_decoder/model.onnx)' },
+  vaeEncoder: { rel: 'vae_encoder/model.onnx', required: false, what: 'the VAE encoder exported by optimum (vae_encoder/model.onnx)' },
+  safetyChecker: { rel: 'safety_checker/model.onnx', required: false, what: 'the safety checker (safety_checker/model.onnx)' },
+  previewDecoder: { rel: 'vae_decoder_tiny/model.onnx', required: false, what: 'a TAESD-style preview decoder (vae_decoder_tiny/model.onnx)' },
+};
+
+export type ModelPaths = { textEncoder: string; unet: string; vaeDecoder: string } & Partial<Record<'vaeEncoder' | 'safetyChecker' | 'previewDecoder', string>>;
+
+/** imagine.json: per-model defaults the bot applies when a user leaves an option out. Every key is optional. */
+export const imagineDefaultsSchema = z
+  .object({
+    sampler: z.enum(SAMPLER_NAMES),
+    steps: z.number().int().min(1).max(150),
+    guidance: z.number().min(0).max(30),
+    width: z.number().int().min(64).max(2048).refine((v) => v % 8 === 0, 'must be a multiple of 8'),
+    height: z.number().int().min(64).max(2048).refine((v) => v % 8 === 0, 'must be a multiple of 8'),
+  })
+  .partial()
+  .strict();
+export type ImagineDefaults = z.infer<typeof imagineDefaultsSchema>;
+
+export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+
+export interface ModelFolder {
+  /** Absolute path of the folder. */
+  dir: string;
+  /** The folder's base name: what the bot shows as the model name. */
+  name: string;
+  /** model_index.json as written by the exporter. */
+  modelIndex: Json;
+  /** Absolute paths of the ONNX files present. */
+  paths: ModelPaths;
+  tokenizerDir: string;
+  /** scheduler/scheduler_config.json, unmodified. */
+  schedulerConfig: Json;
+  /** vae_decoder/config.json scaling_factor (latents are divided by it before decoding). */
+  vaeScalingFactor: number;
+  /** vae_decoder_tiny/config.json scaling_factor; 1.0 when absent (TAESD decodes the UNet's latents directly). */
+  previewScalingFactor: number;
+  /** feature_extractor/preprocessor_config.json, when present. */
+  featureExtractorConfig?: Json;
+  /** unet/config.json, when present (optimum copies the diffusers config beside the export). */
+  unetConfig?: Json;
+  /**
+   * True when unet/config.json declares time_cond_proj_dim (an LCM UNet with a timestep_cond input); undefined when
+   * the folder has no unet/config.json. inspectSignatures() reads the real inputs.
+   */
+  unetHasTimestepCond?: boolean;
+  /** imagine.json, validated; {} when the folder has none. */
+  defaults: ImagineDefaults;
+}
+
+async function requireFile(shown: string, actual: string, what: string, hint = ''): Promise<void> {
+  let info;
+  try {
+    info = await stat(actual);
+  } catch {
+    throw new ModelFolderError(shown, `missing; expected ${what}${hint}`);
+  }
+  if (!info.isFile()) throw new ModelFolderError(shown, `is not a file; expected ${what}`);
+  if (info.size === 0) throw new ModelFolderError(shown, `is empty; expected ${what}`);
+}
+
+/** A PyTorch diffusers folder has the same sub-folders but no ONNX files: say how to convert it. */
+async function pytorchHint(dir: string, sub: string): Promise<string> {
+  for (const f of ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.bin', 'model.safetensors', 'pytorch_model.bin']) {
+    if (await pathExists(join(dir, sub, f))) return ` (found ${sub}/${f}: this is a PyTorch diffusers folder; export it with \`optimum-cli export onnx --model <folder> <out>\`)`;
+  }
+  return '';
+}
+
+function positiveNumber(config: Json, key: string, file: string, fallback: number): number {
+  const v = config[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ModelFolderError(file, `"${key}" is ${JSON.stringify(v)}; expected a positive number`);
+  return v;
+}
+
+/** Load and validate a model folder. Throws ModelFolderError naming the first file that is missing or malformed. */
+export async function loadModelFolder(dir: string): Promise<ModelFolder> {
+  const shown = (rel: string) => join(dir, rel);
+  const abs = resolve(dir);
+  const info = await stat(abs).catch(() => undefined);
+  if (!info) throw new ModelFolderError(dir, 'missing; expected a model folder in the diffusers ONNX layout (model_index.json, unet/model.onnx, ...)');
+  if (!info.isDirectory()) throw new ModelFolderError(dir, 'is not a directory; expected a model folder in the diffusers ONNX layout');
+
+  const indexFile = 'model_index.json';
+  if (!(await pathExists(join(abs, indexFile)))) throw new ModelFolderError(shown(indexFile), 'missing; expected the pipeline index written by optimum/diffusers (model_index.json)');
+  const modelIndex = await readJsonFile(join(abs, indexFile)).catch(rename(dir));
+
+  const paths: Partial<Record<ModelPart, string>> = {};
+  for (const part of MODEL_PARTS) {
+    const { rel, required, what } = PART_FILES[part];
+    const actual = join(abs, rel);
+    if (required) await requireFile(shown(rel), actual, what, await pytorchHint(abs, rel.split('/')[0]));
+    else if (await pathExists(actual)) await requireFile(shown(rel), actual, what);
+    else continue;
+    paths[part] = actual;
+  }
+
+  const tokenizerDir = join(abs, 'tokenizer');
+  const hasTokenizerJson = await pathExists(join(tokenizerDir, 'tokenizer.json'));
+  if (!hasTokenizerJson) {
+    for (const f of ['vocab.json', 'merges.txt']) {
+      await requireFile(shown(`tokenizer/${f}`), join(tokenizerDir, f), "CLIP's tokenizer files (tokenizer/tokenizer.json, or tokenizer/vocab.json + tokenizer/merges.txt)");
+    }
+  }
+
+  const schedulerRel = 'scheduler/scheduler_config.json';
+  await requireFile(shown(schedulerRel), join(abs, schedulerRel), 'the diffusers scheduler config (scheduler/scheduler_config.json)');
+  const schedulerConfig = await readJsonFile(join(abs, schedulerRel)).catch(rename(dir));
+
+  const optionalJson = async (rel: string) => ((await pathExists(join(abs, rel))) ? readJsonFile(join(abs, rel)).catch(rename(dir)) : undefined);
+  const vaeConfig = await optionalJson('vae_decoder/config.json');
+  const vaeScalingFactor = vaeConfig ? positiveNumber(vaeConfig, 'scaling_factor', shown('vae_decoder/config.json'), DEFAULT_VAE_SCALING_FACTOR) : DEFAULT_VAE_SCALING_FACTOR;
+  const previewConfig = paths.previewDecoder ? await optionalJson('vae_decoder_tiny/config.json') : undefined;
+  const previewScalingFactor = previewConfig ? positiveNumber(previewConfig, 'scaling_factor', shown('vae_decoder_tiny/config.json'), 1) : 1;
+  const featureExtractorConfig = await optionalJson('feature_extractor/preprocessor_config.json');
+  const unetConfig = await optionalJson('unet/config.json');
+  const unetHasTimestepCond = unetConfig ? typeof unetConfig.time_cond_proj_dim === 'number' : undefined;
+
+  const imagine = await optionalJson('imagine.json');
+  let defaults: ImagineDefaults = {};
+  if (imagine) {
+    const parsed = imagineDefaultsSchema.safeParse(imagine);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => (i.path.length ? `"${i.path.join('.')}" ${i.message}` : i.message)).join('; ');
+      throw new ModelFolderError(shown('imagine.json'), `invalid per-model defaults (${issues}); expected keys sampler (${SAMPLER_NAMES.join('|')}), steps, guidance, width, height`);
+    }
+    defaults = parsed.data;
+  }
+
+  return {
+    dir: abs,
+    name: basename(abs),
+    modelIndex,
+    paths: paths as ModelPaths,
+    tokenizerDir,
+    schedulerConfig,
+    vaeScalingFactor,
+    previewScalingFactor,
+    featureExtractorConfig,
+    unetConfig,
+    unetHasTimestepCond,
+    defaults,
+  };
+}
+
+/** readJsonFile reports absolute paths; report them relative to the folder as the caller gave it. */
+function rename(dir: string) {
+  const abs = resolve(dir);
+  return (err: unknown): never => {
+    if (err instanceof ModelFolderError && err.file.startsWith(abs)) throw new ModelFolderError(join(dir, err.file.slice(abs.length)), err.problem);
+    throw err;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signature checks: open each session and compare its declared inputs/outputs with what the pipeline feeds and reads.
+
+export interface SignatureProblem {
+  part: ModelPart;
+  file: string;
+  problem: string;
+  fix: string;
+}
+
+interface TensorRule {
+  name: string;
+  types: readonly string[];
+  /** Accepted ranks (number of dims). */
+  ranks: readonly number[];
+  optional?: boolean;
+}
+
+interface PartRule {
+  inputs: TensorRule[];
+  /** Each entry: names of which exactly one must be present. */
+  outputs: { names: string[]; types: readonly string[] }[];
+  reexport: string;
+}
+
+const FLOAT = ['float32', 'float16'] as const;
+const OPTIMUM = 'optimum-cli export onnx --model <diffusers model> <folder>';
+
+/** What the pipeline needs of each sub-model; names and dtypes as optimum's model_configs.py and diffusers' ONNX pipelines use them. */
+const RULES: Record<ModelPart, PartRule> = {
+  textEncoder: {
+    inputs: [{ name: 'input_ids', types: ['int32', 'int64'], ranks: [2] }],
+    outputs: [{ names: ['last_hidden_state'], types: FLOAT }],
+    reexport: `re-export the text encoder with ${OPTIMUM}`,
+  },
+  unet: {
+    inputs: [
+      { name: 'sample', types: FLOAT, ranks: [4] },
+      // optimum declares a scalar; older diffusers scripts export [batch]; both are fed correctly by ./unet.ts
+      { name: 'timestep', types: ['float32', 'float16', 'int64'], ranks: [0, 1] },
+      { name: 'encoder_hidden_states', types: FLOAT, ranks: [3] },
+      { name: 'timestep_cond', types: FLOAT, ranks: [2], optional: true },
+    ],
+    outputs: [{ names: ['out_sample'], types: FLOAT }],
+    reexport: `re-export the UNet with ${OPTIMUM}`,
+  },
+  vaeDecoder: {
+    inputs: [{ name: 'latent_sample', types: FLOAT, ranks: [4] }],
+    outputs: [{ names: ['sample'], types: FLOAT }],
+    reexport: `re-export the VAE decoder with ${OPTIMUM}`,
+  },
+  vaeEncoder: {
+    inputs: [{ name: 'sample', types: FLOAT, ranks: [4] }],
+    outputs: [{ names: ['latent_sample', 'latent_parameters'], types: FLOAT }],
+    reexport: `re-export the VAE encoder with ${OPTIMUM}, or delete vae_encoder/ to run without img2img`,
+  },
+  safetyChecker: {
+    inputs: [
+      { name: 'clip_input', types: FLOAT, ranks: [4] },
+      { name: 'images', types: FLOAT, ranks: [4] },
+    ],
+    outputs: [
+      { names: ['out_images'], types: FLOAT },
+      { names: ['has_nsfw_concepts'], types: ['bool'] },
+    ],
+    reexport: "re-export the safety checker with diffusers' ONNX conversion script, or delete safety_checker/ to run without it",
+  },
+  previewDecoder: {
+    inputs: [{ name: 'latent_sample', types: FLOAT, ranks: [4] }],
+    outputs: [{ names: ['sample'], types: FLOAT }],
+    reexport: 'export the TAESD decoder (diffusers AutoencoderTiny) with optimum as vae_decoder_tiny/, or delete vae_decoder_tiny/',
+  },
+};
+
+interface Meta {
+  name: string;
+  type: string;
+  shape?: readonly (number | string)[];
+}
+
+function metas(list: readonly ort.InferenceSession.ValueMetadata[]): Meta[] {
+  return list.map((m) => (m.isTensor ? { name: m.name, type: String(m.type), shape: m.shape as (number | string)[] } : { name: m.name, type: 'non-tensor' }));
+}
+
+const describe = (m: Meta) => `${m.name} (${m.type}${m.shape ? ` [${m.shape.join(', ')}]` : ''})`;
+
+/** Check one session's declared signature against its rule. */
+export function checkSignature(part: ModelPart, file: string, inputs: Meta[], outputs: Meta[]): SignatureProblem[] {
+  const rule = RULES[part];
+  const problems: SignatureProblem[] = [];
+  const add = (problem: string, fix = rule.reexport) => problems.push({ part, file, problem, fix });
+  const have = inputs.map(describe).join(', ') || 'none';
+  for (const r of rule.inputs) {
+    const m = inputs.find((i) => i.name === r.name);
+    if (!m) {
+      if (!r.optional) add(`expected an input named "${r.name}"; the model has ${have}`);
+      continue;
+    }
+    if (!r.types.includes(m.type)) add(`input "${r.name}" is ${m.type}; expected ${r.types.join(' or ')}`);
+    if (m.shape && !r.ranks.includes(m.shape.length)) add(`input "${r.name}" has shape [${m.shape.join(', ')}]; expected ${r.ranks.map((k) => `${k} dimension${k === 1 ? '' : 's'}`).join(' or ')}`);
+  }
+  for (const m of inputs) {
+    if (rule.inputs.some((r) => r.name === m.name)) continue;
+    const sdxl = part === 'unet' && (m.name === 'text_embeds' || m.name === 'time_ids');
+    add(
+      `unexpected input "${m.name}" that the pipeline does not feed${sdxl ? ' (an SDXL UNet: only SD 1.x / 2.x / LCM / turbo exports are supported)' : ''}`,
+      sdxl ? 'use an SD 1.x/2.x-architecture model' : rule.reexport,
+    );
+  }
+  const haveOut = outputs.map(describe).join(', ') || 'none';
+  for (const o of rule.outputs) {
+    const found = outputs.filter((m) => o.names.includes(m.name));
+    if (found.length === 0) {
+      add(`expected an output named ${o.names.map((n) => `"${n}"`).join(' or ')}; the model has ${haveOut}`);
+      continue;
+    }
+    for (const m of found) if (!o.types.includes(m.type)) add(`output "${m.name}" is ${m.type}; expected ${o.types.join(' or ')}`);
+  }
+  return problems;
+}
+
+function lastDim(m: Meta | undefined): number | undefined {
+  const d = m?.shape?.[m.shape.length - 1];
+  return typeof d === 'number' && d > 0 ? d : undefined;
+}
+
+function dim(m: Meta | undefined, i: number): number | undefined {
+  const d = m?.shape?.[i];
+  return typeof d === 'number' && d > 0 ? d : undefined;
+}
+
+/**
+ * Open every ONNX file of the folder (CPU, one thread, no graph optimisation: this only reads signatures) and report
+ * each mismatch with what the pipeline needs, with a fix. An empty list means the folder is usable.
+ */
+export async function inspectSignatures(folder: ModelFolder): Promise<SignatureProblem[]> {
+  const problems: SignatureProblem[] = [];
+  const seen: Partial<Record<ModelPart, { inputs: Meta[]; outputs: Meta[] }>> = {};
+  for (const part of MODEL_PARTS) {
+    const file = folder.paths[part];
+    if (!file) continue;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+    } catch (err) {
+      const message = String(err instanceof Error ? err.message : err).split('\n')[0];
+      const external = /external|onnx_data|weights\.pb|No such file/i.test(message);
+      problems.push({
+        part,
+        file,
+        problem: `ONNX Runtime cannot load it (${message})`,
+        fix: external ? 'keep the external weight file (model.onnx_data / weights.pb) beside model.onnx, under the name the export gave it' : RULES[part].reexport,
+      });
+      continue;
+    }
+    try {
+      const inputs = metas(session.inputMetadata);
+      const outputs = metas(session.outputMetadata);
+      seen[part] = { inputs, outputs };
+      problems.push(...checkSignature(part, file, inputs, outputs));
+    } finally {
+      await session.release();
+    }
+  }
+
+  // Cross-model agreement, where the exports declare fixed sizes.
+  const textHidden = lastDim(seen.textEncoder?.outputs.find((m) => m.name === 'last_hidden_state'));
+  const unetHidden = lastDim(seen.unet?.inputs.find((m) => m.name === 'encoder_hidden_states'));
+  if (textHidden && unetHidden && textHidden !== unetHidden) {
+    problems.push({ part: 'unet', file: folder.paths.unet, problem: `encoder_hidden_states has width ${unetHidden} but the text encoder outputs ${textHidden}`, fix: 'use the text encoder and UNet of the same model' });
+  }
+  const unetChannels = dim(seen.unet?.inputs.find((m) => m.name === 'sample'), 1);
+  const vaeChannels = dim(seen.vaeDecoder?.inputs.find((m) => m.name === 'latent_sample'), 1);
+  if (unetChannels && vaeChannels && unetChannels !== vaeChannels) {
+    problems.push({ part: 'vaeDecoder', file: folder.paths.vaeDecoder, problem: `latent_sample has ${vaeChannels} channels but the UNet works on ${unetChannels}`, fix: 'use the VAE of the same model family' });
+  }
+  return problems;
+}
+
+/** One line per problem, for `npm run models -- verify` and logs. */
+export function formatProblem(p: SignatureProblem): string {
+  return `${p.file}: ${p.problem}. Fix: ${p.fix}`;
+}
