@@ -8,7 +8,7 @@
 // Safety: the pixel count in the header is checked against `limitInputPixels` before anything is decoded (a tiny file
 // can claim 30000x30000), sharp gets the same limit, and only the first frame of animations is ever decoded. SVG is
 // refused: it is a document, not a photo, and rendering untrusted XML is needless risk.
-import sharp from 'sharp';
+import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import type { RgbImage } from './types.ts';
 
 export class InitImageError extends Error {
@@ -90,9 +90,9 @@ export async function loadInitImage(bytes: Uint8Array, opts: InitImageOptions): 
   if (bytes.length === 0) throw new InitImageError('The attached file is empty.');
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // pages: 1 -> only the first frame of an animation is decoded; failOn 'warning' -> truncated files are errors.
-  const readOptions: sharp.SharpOptions = { limitInputPixels: opts.limitInputPixels, pages: 1, page: 0, failOn: 'warning' };
+  const readOptions: SharpOptions = { limitInputPixels: opts.limitInputPixels, pages: 1, page: 0, failOn: 'warning' };
 
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     // Header only, nothing decoded: safe without the pixel limit, and it lets the size check below name the size.
     meta = await sharp(input, { ...readOptions, limitInputPixels: false }).metadata();

@@ -7,7 +7,7 @@
 // compressed zTXt chunk, which several XMP readers skip.
 import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from './types.ts';
 
 interface RawChunk {
@@ -67,7 +67,7 @@ function checkRgb(image: RgbImage): void {
 }
 
 /** A sharp pipeline reading an RgbImage without copying its pixels. */
-export function sharpFromRgb(image: RgbImage): sharp.Sharp {
+export function sharpFromRgb(image: RgbImage): Sharp {
   checkRgb(image);
   const view = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   return sharp(view, { raw: { width: image.width, height: image.height, channels: 3 } });
@@ -217,7 +217,7 @@ export interface PreviewOptions {
   quality?: number;
 }
 
-function previewPipeline(image: RgbImage, maxSide: number): sharp.Sharp {
+function previewPipeline(image: RgbImage, maxSide: number): Sharp {
   const pipeline = sharpFromRgb(image);
   if (Math.max(image.width, image.height) <= maxSide) return pipeline;
   return pipeline.resize(maxSide, maxSide, { fit: 'inside', kernel: 'linear' });

@@ -1,7 +1,7 @@
 // Test inputs generated on the fly with sharp (no binary fixtures in the repo).
 import { deflateSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from '../../src/pipeline/types.ts';
 
 const require = createRequire(import.meta.url);
@@ -21,7 +21,7 @@ export function testImage(width: number, height: number, seed = 1): RgbImage {
   return { data, width, height };
 }
 
-export function rawSharp(image: RgbImage): sharp.Sharp {
+export function rawSharp(image: RgbImage): Sharp {
   return sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } });
 }
 
