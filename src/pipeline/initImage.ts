@@ -89,8 +89,9 @@ export async function loadInitImage(bytes: Uint8Array, opts: InitImageOptions): 
   checkSize(opts.height, 'height');
   if (bytes.length === 0) throw new InitImageError('The attached file is empty.');
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // pages: 1 -> only the first frame of an animation is decoded; failOn 'warning' -> truncated files are errors.
-  const readOptions: SharpOptions = { limitInputPixels: opts.limitInputPixels, pages: 1, page: 0, failOn: 'warning' };
+  // pages: 1 -> only the first frame of an animation is decoded; failOn 'truncated' -> truncated files are errors, while the
+  // harmless libjpeg warnings many camera files trigger ("extraneous bytes before marker") are not.
+  const readOptions: SharpOptions = { limitInputPixels: opts.limitInputPixels, pages: 1, page: 0, failOn: 'truncated' };
 
   let meta: Metadata;
   try {

@@ -110,6 +110,8 @@ test('random bytes, empty buffers, truncated JPEGs and SVGs give clear errors', 
   await rejectsWith(loadInitImage(new Uint8Array(0), base), /empty/);
   const jpg = await rawSharp(testImage(128, 128)).jpeg().toBuffer();
   await rejectsWith(loadInitImage(jpg.subarray(0, Math.floor(jpg.length / 2)), base), /corrupt or truncated/);
+  const png = await rawSharp(testImage(128, 128)).png().toBuffer();
+  await rejectsWith(loadInitImage(png.subarray(0, Math.floor(png.length * 0.6)), base), /corrupt or truncated/);
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
   await rejectsWith(loadInitImage(svg, base), /SVG files are not supported/);
 });
