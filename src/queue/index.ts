@@ -1,0 +1,16 @@
+// The job queue's public surface: import from here.
+export { JobQueue } from './jobQueue.ts';
+export type { JobQueueOptions, QueueTimers } from './jobQueue.ts';
+export { FairLanes } from './fairLanes.ts';
+export type { LaneItem } from './fairLanes.ts';
+export {
+  QueueRefusal,
+  QueueFullError,
+  UserLimitError,
+  QueueClosedError,
+  DuplicateJobError,
+  JobAbortedError,
+  abortKind,
+} from './errors.ts';
+export type { AbortKind, RefusalCode } from './errors.ts';
+export type * from './types.ts';
