@@ -9,6 +9,11 @@ export type NodeProto = onnxProto.onnx.NodeProto;
 export type TensorProto = onnxProto.onnx.TensorProto;
 export type ValueInfoProto = onnxProto.onnx.ValueInfoProto;
 export type AttributeProto = onnxProto.onnx.AttributeProto;
+/** Plain-object forms of the same messages (what decoded/created messages' fields hold). */
+export type INodeProto = onnxProto.onnx.INodeProto;
+export type IGraphProto = onnxProto.onnx.IGraphProto;
+export type ITensorProto = onnxProto.onnx.ITensorProto;
+export type IModelProto = onnxProto.onnx.IModelProto;
 
 /** ONNX TensorProto.DataType codes for the element types we use. */
 export const DataType = {

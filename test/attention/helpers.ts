@@ -1,0 +1,51 @@
+// Running graphs in onnxruntime-node for the attention tests: same inputs, every output, max abs difference.
+import * as ort from 'onnxruntime-node';
+import { toHalf } from './unetLike.ts';
+import type { UnetLikeSpec } from './unetLike.ts';
+import { unetLikeInputs } from './unetLike.ts';
+import { halfToFloat } from '../../src/pipeline/attention/graphIndex.ts';
+
+export type Outputs = Record<string, Float32Array>;
+
+export async function runModel(source: string | Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Outputs> {
+  const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 };
+  const session = typeof source === 'string' ? await ort.InferenceSession.create(source, opts) : await ort.InferenceSession.create(source, opts);
+  try {
+    const out = await session.run(feeds);
+    const result: Outputs = {};
+    for (const [k, t] of Object.entries(out)) result[k] = asFloat32(t);
+    return result;
+  } finally {
+    await session.release();
+  }
+}
+
+export function asFloat32(t: ort.Tensor): Float32Array {
+  if (t.type === 'float16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  return Float32Array.from(t.data as Float32Array);
+}
+
+export function floatTensor(dtype: 'float32' | 'float16', data: Float32Array, dims: number[]): ort.Tensor {
+  return dtype === 'float32' ? new ort.Tensor('float32', data, dims) : new ort.Tensor('float16', Uint16Array.from(data, toHalf), dims);
+}
+
+export function unetLikeFeeds(spec: UnetLikeSpec, batch: number, tokens: number, ctxTokens: number): Record<string, ort.Tensor> {
+  const i = unetLikeInputs(spec, batch, tokens, ctxTokens);
+  const dtype = spec.dtype ?? 'float32';
+  return { sample: floatTensor(dtype, i.sample, i.sampleDims), encoder_hidden_states: floatTensor(dtype, i.context, i.contextDims) };
+}
+
+/** Largest |a - b| over all outputs; throws when the output sets or sizes differ. */
+export function maxAbsDiff(a: Outputs, b: Outputs): number {
+  const keys = Object.keys(a).sort();
+  if (keys.join() !== Object.keys(b).sort().join()) throw new Error(`outputs differ: ${keys} vs ${Object.keys(b)}`);
+  let worst = 0;
+  for (const k of keys) {
+    if (a[k].length !== b[k].length) throw new Error(`${k}: ${a[k].length} vs ${b[k].length} elements`);
+    for (let i = 0; i < a[k].length; i++) {
+      const d = Math.abs(a[k][i] - b[k][i]);
+      if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+    }
+  }
+  return worst;
+}
