@@ -215,6 +215,41 @@ describe('discord emulator with a real discord.js client', () => {
     assert.equal(targetContent, 'look at this');
   });
 
+  it('takes a multipart callback with files and answers ?with_response=true', async () => {
+    const bytes = await png(8, 8);
+    let resourceMessageId: string | undefined;
+    onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      const response = await interaction.reply({ content: 'inline', files: [{ attachment: bytes, name: 'inline.png' }], withResponse: true });
+      resourceMessageId = response.resource?.message?.id;
+    };
+    const handle = emulator.slashCommand({ name: 'imagine', options: { prompt: 'files' } });
+    const callback = await handle.deferred();
+    assert.equal(callback.type, 4);
+    assert.equal(callback.status, 200);
+    assert.equal(callback.files[0]!.filename, 'inline.png');
+    const original = handle.original()!;
+    assert.deepEqual(emulator.attachmentBytes(original.attachments[0]), bytes);
+    await emulator.waitFor(() => resourceMessageId, 2000, 'the bot to read the callback response');
+    assert.equal(resourceMessageId, original.id);
+  });
+
+  it('delivers a global command used in a DM with the bot', async () => {
+    await client.application!.commands.set([{ name: 'help', description: 'How to use the bot', contexts: [0, 1] }]);
+    let where: { inGuild: boolean; channelType: number | undefined } | undefined;
+    onInteraction = async (interaction) => {
+      if (!interaction.isChatInputCommand()) return;
+      where = { inGuild: interaction.inGuild(), channelType: interaction.channel?.type };
+      await interaction.reply('Use /imagine');
+    };
+    const handle = emulator.slashCommand({ name: 'help', guildId: null, user: emulator.users.member });
+    assert.equal(handle.payload.user.id, emulator.users.member.id);
+    assert.equal(handle.payload.member, undefined);
+    assert.equal((await handle.deferred()).status, 204);
+    assert.equal(where?.inGuild, false);
+    assert.equal(handle.original()?.content, 'Use /imagine');
+  });
+
   it('delivers a MESSAGE_CREATE reply with an attachment and the bot answers it', async () => {
     const picture = await emulator.addAttachment(await png(16, 16), 'ref.png', 'image/png');
     const botMessage = emulator.messages(emulator.channels.general.id).find((m) => m.author.id === emulator.botUser.id && !(m.flags & 64))!;
