@@ -1,0 +1,183 @@
+// The test model folders: which networks, configs and tokenizer each one gets. See test/fixtures/README.md.
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelProto } from '../../src/pipeline/onnx/build.ts';
+import { buildClipVocab } from './clipVocab.ts';
+import { writeModel } from './graph.ts';
+import { closedFormUnet, safetyChecker, textEncoder, unet, vaeDecoder, vaeEncoder, LATENT_CHANNELS, TEXT_HIDDEN } from './networks.ts';
+
+const TOKENIZER_FIXTURES = fileURLToPath(new URL('../../test/fixtures/tokenizers/', import.meta.url));
+const VOCAB_SIZE = Object.keys(buildClipVocab().vocab).length;
+
+const SCALED_LINEAR = { beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', num_train_timesteps: 1000, trained_betas: null };
+
+/** runwayml/stable-diffusion-v1-5's scheduler_config.json (no prediction_type / timestep_spacing: defaults apply). */
+const PNDM_SD15 = { _class_name: 'PNDMScheduler', _diffusers_version: '0.6.0', ...SCALED_LINEAR, clip_sample: false, set_alpha_to_one: false, skip_prk_steps: true, steps_offset: 1 };
+/** stabilityai/stable-diffusion-2-1's: DDIM, v_prediction, no timestep_spacing (diffusers' default "leading"). */
+const DDIM_SD2 = { _class_name: 'DDIMScheduler', _diffusers_version: '0.8.0', ...SCALED_LINEAR, clip_sample: false, prediction_type: 'v_prediction', set_alpha_to_one: false, skip_prk_steps: true, steps_offset: 1 };
+/** SimianLuo/LCM_Dreamshaper_v7's LCMScheduler config. */
+const LCM = {
+  _class_name: 'LCMScheduler',
+  _diffusers_version: '0.22.0',
+  ...SCALED_LINEAR,
+  clip_sample: false,
+  clip_sample_range: 1.0,
+  dynamic_thresholding_ratio: 0.995,
+  original_inference_steps: 50,
+  prediction_type: 'epsilon',
+  rescale_betas_zero_snr: false,
+  sample_max_value: 1.0,
+  set_alpha_to_one: true,
+  steps_offset: 1,
+  thresholding: false,
+  timestep_scaling: 10.0,
+  timestep_spacing: 'leading',
+};
+/** Closed form: DDIM predicting x0 directly, final alpha 1, so the last step returns the model's prediction exactly. */
+const DDIM_CLOSED_FORM = { _class_name: 'DDIMScheduler', _diffusers_version: '0.30.0', ...SCALED_LINEAR, clip_sample: false, clip_sample_range: 1.0, prediction_type: 'sample', set_alpha_to_one: true, steps_offset: 1, timestep_spacing: 'leading' };
+
+const CLIP_PREPROCESSOR = {
+  crop_size: { height: 224, width: 224 },
+  do_center_crop: true,
+  do_convert_rgb: true,
+  do_normalize: true,
+  do_rescale: true,
+  do_resize: true,
+  image_mean: [0.48145466, 0.4578275, 0.40821073],
+  image_processor_type: 'CLIPImageProcessor',
+  image_std: [0.26862954, 0.26130258, 0.27577711],
+  resample: 3,
+  rescale_factor: 0.00392156862745098,
+  size: { shortest_edge: 224 },
+};
+
+interface FolderSpec {
+  tokenizer: 'sd15' | 'sd2';
+  scheduler: Record<string, unknown>;
+  scalingFactor: number;
+  parts: { textEncoder: ModelProto; unet: ModelProto; vaeDecoder: ModelProto; vaeEncoder?: ModelProto; safetyChecker?: ModelProto; previewDecoder?: ModelProto };
+  /** External weight file name per sub-folder, e.g. { unet: 'model.onnx_data' }. */
+  externalData?: Partial<Record<'text_encoder' | 'unet', string>>;
+  unetConfig?: Record<string, unknown>;
+  imagine?: Record<string, unknown>;
+  pipelineClass?: string;
+}
+
+function json(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+function writeFolder(dir: string, spec: FolderSpec): void {
+  const p = spec.parts;
+  const onnx = (library: string, present: boolean) => (present ? [library, 'OnnxRuntimeModel'] : [null, null]);
+  mkdirSync(dir, { recursive: true });
+  json(join(dir, 'model_index.json'), {
+    _class_name: spec.pipelineClass ?? 'OnnxStableDiffusionPipeline',
+    _diffusers_version: '0.30.0',
+    feature_extractor: p.safetyChecker ? ['transformers', 'CLIPImageProcessor'] : [null, null],
+    requires_safety_checker: Boolean(p.safetyChecker),
+    safety_checker: onnx('diffusers', Boolean(p.safetyChecker)),
+    scheduler: ['diffusers', String(spec.scheduler._class_name)],
+    text_encoder: onnx('diffusers', true),
+    tokenizer: ['transformers', 'CLIPTokenizer'],
+    unet: onnx('diffusers', true),
+    vae_decoder: onnx('diffusers', true),
+    vae_encoder: onnx('diffusers', Boolean(p.vaeEncoder)),
+  });
+  writeModel(join(dir, 'text_encoder/model.onnx'), p.textEncoder, spec.externalData?.text_encoder);
+  writeModel(join(dir, 'unet/model.onnx'), p.unet, spec.externalData?.unet);
+  writeModel(join(dir, 'vae_decoder/model.onnx'), p.vaeDecoder);
+  if (p.vaeEncoder) writeModel(join(dir, 'vae_encoder/model.onnx'), p.vaeEncoder);
+  if (p.safetyChecker) {
+    writeModel(join(dir, 'safety_checker/model.onnx'), p.safetyChecker);
+    mkdirSync(join(dir, 'feature_extractor'), { recursive: true });
+    json(join(dir, 'feature_extractor/preprocessor_config.json'), CLIP_PREPROCESSOR);
+  }
+  if (p.previewDecoder) {
+    writeModel(join(dir, 'vae_decoder_tiny/model.onnx'), p.previewDecoder);
+    json(join(dir, 'vae_decoder_tiny/config.json'), { _class_name: 'AutoencoderTiny', latent_channels: LATENT_CHANNELS, scaling_factor: 1.0 });
+  }
+  json(join(dir, 'vae_decoder/config.json'), { _class_name: 'AutoencoderKL', latent_channels: LATENT_CHANNELS, out_channels: 3, sample_size: 64, scaling_factor: spec.scalingFactor });
+  json(join(dir, 'unet/config.json'), { _class_name: 'UNet2DConditionModel', in_channels: LATENT_CHANNELS, out_channels: LATENT_CHANNELS, cross_attention_dim: TEXT_HIDDEN, sample_size: 8, ...spec.unetConfig });
+  mkdirSync(join(dir, 'scheduler'), { recursive: true });
+  json(join(dir, 'scheduler/scheduler_config.json'), spec.scheduler);
+  mkdirSync(join(dir, 'tokenizer'), { recursive: true });
+  const tokDir = join(TOKENIZER_FIXTURES, spec.tokenizer);
+  for (const f of readdirSync(tokDir)) copyFileSync(join(tokDir, f), join(dir, 'tokenizer', f));
+  if (spec.imagine) json(join(dir, 'imagine.json'), spec.imagine);
+}
+
+/** Every test model, by folder name. Built lazily so a caller can generate just one. */
+export const TEST_MODELS: Record<string, () => FolderSpec> = {
+  'tiny-sd15': () => ({
+    tokenizer: 'sd15',
+    scheduler: PNDM_SD15,
+    scalingFactor: 0.18215,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int32', float: 'float32', vocabSize: VOCAB_SIZE }),
+      unet: unet({ float: 'float32', timestepType: 'int64', timestepShape: [1], attention: '3d' }),
+      vaeDecoder: vaeDecoder({ float: 'float32' }),
+      vaeEncoder: vaeEncoder({ float: 'float32', output: 'latent_sample' }),
+      safetyChecker: safetyChecker(),
+      previewDecoder: vaeDecoder({ float: 'float32', name: 'taesd_decoder' }),
+    },
+    imagine: { sampler: 'pndm', steps: 4, guidance: 7.5, width: 64, height: 64 },
+  }),
+  'tiny-sd15-fp16': () => ({
+    tokenizer: 'sd15',
+    scheduler: PNDM_SD15,
+    scalingFactor: 0.18215,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int32', float: 'float16', vocabSize: VOCAB_SIZE }),
+      unet: unet({ float: 'float16', timestepType: 'float16', timestepShape: [1], attention: '4d' }),
+      vaeDecoder: vaeDecoder({ float: 'float16' }),
+      vaeEncoder: vaeEncoder({ float: 'float16', output: 'latent_sample' }),
+    },
+  }),
+  'tiny-sd2-v': () => ({
+    tokenizer: 'sd2',
+    scheduler: DDIM_SD2,
+    scalingFactor: 0.18215,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE }),
+      unet: unet({ float: 'float32', timestepType: 'float32', timestepShape: [], attention: '3d' }),
+      vaeDecoder: vaeDecoder({ float: 'float32' }),
+      vaeEncoder: vaeEncoder({ float: 'float32', output: 'latent_parameters' }),
+    },
+    externalData: { unet: 'model.onnx_data' },
+    pipelineClass: 'ORTStableDiffusionPipeline',
+  }),
+  'tiny-lcm': () => ({
+    tokenizer: 'sd15',
+    scheduler: LCM,
+    scalingFactor: 0.18215,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int32', float: 'float32', vocabSize: VOCAB_SIZE }),
+      unet: unet({ float: 'float32', timestepType: 'int64', timestepShape: ['batch_size'], attention: '3d', timeCondDim: 256 }),
+      vaeDecoder: vaeDecoder({ float: 'float32' }),
+    },
+    externalData: { text_encoder: 'weights.pb' },
+    unetConfig: { time_cond_proj_dim: 256 },
+    imagine: { sampler: 'lcm', steps: 4, guidance: 1 },
+    pipelineClass: 'ORTLatentConsistencyModelPipeline',
+  }),
+  'closed-form': () => ({
+    tokenizer: 'sd15',
+    scheduler: DDIM_CLOSED_FORM,
+    scalingFactor: 0.5,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int32', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }),
+      unet: closedFormUnet(),
+      vaeDecoder: vaeDecoder({ float: 'float32', closedForm: true }),
+      safetyChecker: safetyChecker(),
+    },
+  }),
+};
+
+/** Write test model `name` into `dir` (the folder itself, not its parent). */
+export function writeTestModel(dir: string, name: string): void {
+  const make = TEST_MODELS[name];
+  if (!make) throw new Error(`unknown test model "${name}"; known: ${Object.keys(TEST_MODELS).join(', ')}`);
+  writeFolder(dir, make());
+}
