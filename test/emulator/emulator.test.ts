@@ -15,6 +15,7 @@ import {
   GatewayIntentBits,
   LabelBuilder,
   ModalBuilder,
+  Routes,
   TextInputBuilder,
   TextInputStyle,
   type Interaction,
@@ -335,6 +336,42 @@ describe('discord emulator with a real discord.js client', () => {
     await lateHandled;
     assert.equal((await late.deferred()).status, 404);
     assert.ok(lateError instanceof DiscordAPIError && lateError.code === 10062);
+
+    // Raw REST so discord.js's own builders cannot reject first.
+    const post = (body: unknown) => client.rest.post(Routes.channelMessages(emulator.channels.general.id), { body }).catch((error: unknown) => error as DiscordAPIError);
+    const button = (customId: string) => ({ type: 2, style: 1, label: 'b', custom_id: customId });
+    const tooManyEmbeds = await post({ embeds: Array.from({ length: 11 }, (_, i) => ({ title: `e${i}` })) });
+    assert.deepEqual((tooManyEmbeds as DiscordAPIError).rawError, {
+      message: 'Invalid Form Body',
+      code: 50035,
+      errors: { embeds: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 10 or fewer in length.' }] } },
+    });
+    const sixRows = await post({ content: 'x', components: Array.from({ length: 6 }, (_, i) => ({ type: 1, components: [button(`b${i}`)] })) });
+    assert.equal((sixRows as DiscordAPIError).code, 50035);
+    const longId = (await post({ content: 'x', components: [{ type: 1, components: [button('x'.repeat(101))] }] })) as DiscordAPIError;
+    assert.equal(longId.code, 50035);
+    assert.ok(JSON.stringify(longId.rawError).includes('"custom_id":{"_errors"'));
+    assert.equal(((await post({})) as DiscordAPIError).code, 50006);
+
+    const unknownToken = await client.rest
+      .patch(Routes.webhookMessage(emulator.application.id, 'no-such-token', '@original'), { body: { content: 'x' }, auth: false })
+      .catch((error: unknown) => error as DiscordAPIError);
+    assert.equal((unknownToken as DiscordAPIError).code, 10015);
+
+    // Tokens also lapse by emulator time: 15 minutes after the interaction.
+    let agedEdit: unknown;
+    const agedHandled = new Promise<void>((resolve) => {
+      onInteraction = async (interaction) => {
+        if (!interaction.isChatInputCommand()) return;
+        await interaction.deferReply();
+        emulator.advanceTime(15 * 60 * 1000 + 1);
+        agedEdit = await interaction.editReply('done').catch((error: unknown) => error);
+        resolve();
+      };
+    });
+    emulator.slashCommand({ name: 'imagine', options: { prompt: 'aged' } });
+    await agedHandled;
+    assert.ok(agedEdit instanceof DiscordAPIError && agedEdit.code === 50027);
 
     await assert.rejects(client.rest.get('/not-a-route'), (error: DiscordAPIError) => error.status === 404);
     assert.equal(emulator.unknownRequests().at(-1)?.path, '/not-a-route');
