@@ -22,6 +22,9 @@ export interface SchedulerConfig {
   set_alpha_to_one: boolean;
   clip_sample: boolean;
   clip_sample_range: number;
+  /** Keys the config file itself supplied (set by normalizeSchedulerConfig): a different sampler built from this
+   * config takes its own diffusers defaults for every other key, as diffusers' from_config does. */
+  _provided_keys?: string[];
   [key: string]: unknown;
 }
 
