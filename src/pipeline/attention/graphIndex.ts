@@ -94,14 +94,7 @@ export class GraphIndex {
       const data = this.producer.get(ins[0]);
       return data?.opType === 'Shape' && this.scalarValue(ins[1]) !== undefined;
     }
-    if (op === 'Slice') {
-      const data = this.producer.get(ins[0]);
-      const starts = ins[1] ? this.constantValues(ins[1]) : undefined;
-      const ends = ins[2] ? this.constantValues(ins[2]) : undefined;
-      if (data?.opType !== 'Shape' || starts?.length !== 1 || ends?.length !== 1) return false;
-      const [s, e] = [starts[0], ends[0]];
-      return (s === -1 && e >= 2 ** 31) || (s >= 0 && e - s === 1) || (s < 0 && e < 0 && e - s === 1);
-    }
+    if (op === 'Slice' || op === 'Shape') return this.shapeSliceLength(name) === 1;
     return false;
   }
 
@@ -167,14 +160,28 @@ export class GraphIndex {
     return total;
   }
 
-  /** Length of Slice(Shape(x), start, end) when the bounds alone fix it (both non-negative, or a negative start to the end). */
+  /**
+   * Length of a piece of a shape, Slice(Shape(x), start, end) or Shape(x) with start/end attributes (opset 15), when the
+   * bounds alone fix it (both non-negative, or a negative start running to the end).
+   */
   private shapeSliceLength(name: string): number | undefined {
     const p = this.producer.get(name);
-    if (p?.opType !== 'Slice' || this.producer.get(p.input![0])?.opType !== 'Shape') return undefined;
-    const starts = p.input![1] ? this.constantValues(p.input![1]) : undefined;
-    const ends = p.input![2] ? this.constantValues(p.input![2]) : undefined;
-    if (starts?.length !== 1 || ends?.length !== 1 || (p.input![3] && this.constantValues(p.input![3])?.[0] !== 0)) return undefined;
-    const [s, e] = [starts[0], ends[0]];
+    let s: number | undefined;
+    let e: number | undefined;
+    if (p?.opType === 'Shape') {
+      const start = p.attribute?.find((a) => a.name === 'start');
+      const end = p.attribute?.find((a) => a.name === 'end');
+      if (!start && !end) return this.rankOf(p.input![0]);
+      s = start ? Number(start.i ?? 0) : 0;
+      e = end ? Number(end.i ?? 0) : 2 ** 62;
+    } else if (p?.opType === 'Slice' && this.producer.get(p.input![0])?.opType === 'Shape') {
+      const starts = p.input![1] ? this.constantValues(p.input![1]) : undefined;
+      const ends = p.input![2] ? this.constantValues(p.input![2]) : undefined;
+      if (starts?.length !== 1 || ends?.length !== 1 || (p.input![3] && this.constantValues(p.input![3])?.[0] !== 0)) return undefined;
+      [s, e] = [starts[0], ends[0]];
+    } else {
+      return undefined;
+    }
     if (s >= 0 && e >= s && e < 2 ** 31) return e - s;
     if (s < 0 && e >= 2 ** 31) return -s;
     if (s < 0 && e < 0 && e >= s) return e - s;

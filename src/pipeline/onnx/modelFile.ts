@@ -52,15 +52,16 @@ export function referenceInlineWeights(model: ModelProto, bytes: Buffer, fileNam
 }
 
 /**
- * Write a model with every initializer's data in one external file `dataFileName` beside `path` (the layout real fp32
- * UNet exports use: model.onnx + model.onnx_data). Used by tests and tools that make such models.
+ * Write a model with its initializers of at least `minBytes` in one external file `dataFileName` beside `path` (the
+ * layout real fp32 UNet exports use: model.onnx + model.onnx_data). Small tensors stay inline, as onnx's own writer
+ * keeps them: ONNX Runtime's shape inference must read shape constants from the graph itself.
  */
-export async function saveModelWithExternalData(model: ModelProto, path: string, dataFileName: string): Promise<void> {
+export async function saveModelWithExternalData(model: ModelProto, path: string, dataFileName: string, minBytes = 1024): Promise<void> {
   const chunks: Uint8Array[] = [];
   let offset = 0;
   const initializer = (model.graph?.initializer ?? []).map((t): TensorProto => {
     const raw = t.rawData;
-    if (!raw || raw.byteLength === 0) return t;
+    if (!raw || raw.byteLength < minBytes) return t;
     const pad = (4096 - (offset % 4096)) % 4096; // page-aligned like onnx's own writer, so mmap can be used
     if (pad) chunks.push(new Uint8Array(pad));
     offset += pad;
