@@ -46,6 +46,13 @@ const NSFW_WORDS = [
   'mutilated', 'mutilation',
 ];
 
+// Ordinary phrases that contain a listed word; masked out before the co-occurrence rule and the NSFW list run.
+const BUILTIN_EXCEPTIONS = [
+  'naked eye', 'naked mole rat', 'naked mole rats', 'naked flame', 'naked flames', 'naked truth',
+  'nude lipstick', 'nude lips', 'nude makeup', 'nude color', 'nude colour', 'nude tones', 'nude palette',
+  'nude heels', 'nude nails',
+];
+
 function specs(source: RuleSource, terms: readonly string[]): TermSpec[] {
   return terms.map((term) => ({ source, term, kind: (term.includes(' ') ? 'phrase' : 'word') satisfies LiteralKind }));
 }
@@ -56,6 +63,8 @@ export interface BuiltinRules {
   minors: TermSet;
   sexual: TermSet;
   nsfw: TermSet;
+  /** Phrases masked out before `minors`/`sexual` and `nsfw` are matched. */
+  exceptions: TermSet;
 }
 
 let compiled: BuiltinRules | undefined;
@@ -67,6 +76,7 @@ export function builtinRules(): BuiltinRules {
     minors: new TermSet([...specs('default', MINOR_WORDS), { source: 'default', kind: 'regex', term: MINOR_AGE_REGEX, label: 'age under 18' }]),
     sexual: new TermSet(specs('default', SEXUAL_WORDS)),
     nsfw: new TermSet(specs('nsfw', NSFW_WORDS)),
+    exceptions: new TermSet(specs('default', BUILTIN_EXCEPTIONS)),
   };
   return compiled;
 }

@@ -227,9 +227,14 @@ function buildLight(tokens: Token[], trailing: Unit[]): MappedText {
 function decodeLeet(skeleton: MappedText, one: 'i' | 'l'): MappedText {
   const b = new MappedBuilder();
   const { text, starts, ends } = skeleton;
+  // The skeleton's padding is dropped so that ^ and $ in a moderator's regex mean the start and end of the prompt.
   let i = 0;
   while (i < text.length) {
-    if (text[i] === HARD) { b.push(HARD, starts[i], ends[i]); i++; continue; }
+    if (text[i] === HARD) {
+      if (i > 0 && i < text.length - 1) b.push(HARD, starts[i], ends[i]);
+      i++;
+      continue;
+    }
     let j = i;
     while (j < text.length && text[j] !== HARD) j++;
     const decode = RE_HAS_LETTER.test(text.slice(i, j));

@@ -2,7 +2,8 @@
 // ModerationService for the cache) and then used for every prompt.
 //
 // Order: the built-in default list, the built-in NSFW list, then the server's own terms (blocklist and AutoMod).
-// The server's allowlist masks words out before its own terms are matched, and never weakens the built-in lists.
+// The server's allowlist masks words out before its own terms are matched, and never weakens the built-in lists
+// (which have their own few exceptions such as "naked eye", masked before the co-occurrence rule and the NSFW list).
 // The built-in lists look at the positive prompt only: a negative prompt names what the user wants kept out of the
 // image, and "nsfw, nude" is a common negative prompt. The server's own terms look at both fields.
 import { builtinRules, type BuiltinRules } from './builtinLists.ts';
@@ -57,10 +58,11 @@ export class PromptMatcher {
     return ALLOWED;
   }
 
-  private checkBuiltin(prompt: PreparedText, nsfwAllowed: boolean): Verdict | null {
-    const { standalone, minors, sexual, nsfw } = this.builtin;
-    const own = standalone.first(prompt);
+  private checkBuiltin(original: PreparedText, nsfwAllowed: boolean): Verdict | null {
+    const { standalone, minors, sexual, nsfw, exceptions } = this.builtin;
+    const own = standalone.first(original);
     if (own) return blocked(own, 'prompt');
+    const prompt = original.masked(exceptions.ranges(original));
     const minor = minors.first(prompt);
     const sex = minor ? sexual.first(prompt) : null;
     if (minor && sex) {

@@ -16,17 +16,29 @@ export interface TermHit {
 /** Terms of one family (literal terms over the skeleton, or regex terms over the regex forms). */
 class Family {
   private readonly set: RE2Set;
-  private readonly regexes: RE2JS[] = [];
+  private readonly patterns: string[] = [];
+  // Compiled on first use: most terms never match, and compiling each alone costs as much as the whole set.
+  private readonly regexes: Array<RE2JS | undefined> = [];
   private readonly specs: TermSpec[] = [];
 
-  constructor(flags: number) {
+  constructor(private readonly flags: number) {
     this.set = new RE2Set(RE2Set.UNANCHORED, flags);
   }
 
-  add(spec: TermSpec, pattern: string, regex: RE2JS): void {
+  add(spec: TermSpec, pattern: string, regex?: RE2JS): void {
     this.set.add(pattern);
+    this.patterns.push(pattern);
     this.regexes.push(regex);
     this.specs.push(spec);
+  }
+
+  private regex(index: number): RE2JS {
+    let regex = this.regexes[index];
+    if (!regex) {
+      regex = RE2JS.compile(this.patterns[index], this.flags);
+      this.regexes[index] = regex;
+    }
+    return regex;
   }
 
   get size(): number {
@@ -42,7 +54,7 @@ class Family {
     if (this.size === 0) return [];
     const out: TermHit[] = [];
     for (const index of this.set.match(form.text)) {
-      const m = this.regexes[index].matcher(form.text);
+      const m = this.regex(index).matcher(form.text);
       if (!m.find()) continue;
       out.push(this.hit(text, form, index, m.start(), m.end()));
     }
@@ -54,7 +66,7 @@ class Family {
     if (this.size === 0) return [];
     const out: Array<[number, number]> = [];
     for (const index of this.set.match(form.text)) {
-      const m = this.regexes[index].matcher(form.text);
+      const m = this.regex(index).matcher(form.text);
       let from = 0;
       while (from <= form.text.length && m.find(from)) {
         out.push(this.hit(text, form, index, m.start(), m.end()).range);
@@ -89,7 +101,7 @@ export class TermSet {
         else this.problems.push({ term: spec.term, kind: spec.kind, reason: checked.reason });
       } else {
         const lit = literalPattern(spec.term, spec.kind as LiteralKind);
-        if (lit.ok) this.literals.add(spec, lit.pattern, RE2JS.compile(lit.pattern));
+        if (lit.ok) this.literals.add(spec, lit.pattern);
         else this.problems.push({ term: spec.term, kind: spec.kind, reason: lit.reason });
       }
     }
