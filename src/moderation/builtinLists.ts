@@ -50,7 +50,7 @@ const NSFW_WORDS = [
 const BUILTIN_EXCEPTIONS = [
   'naked eye', 'naked mole rat', 'naked mole rats', 'naked flame', 'naked flames', 'naked truth',
   'nude lipstick', 'nude lips', 'nude makeup', 'nude color', 'nude colour', 'nude tones', 'nude palette',
-  'nude heels', 'nude nails',
+  'nude heels', 'nude nails', 'nude colored', 'nude coloured', 'nude tone', 'nude shade', 'nude beige',
 ];
 
 function specs(source: RuleSource, terms: readonly string[]): TermSpec[] {

@@ -69,7 +69,7 @@ export class ModerationService {
   constructor(db: Database.Database, options: ModerationServiceOptions = {}) {
     this.store = new ModerationStore(db);
     this.globalLimits = { ...NO_LIMITS, ...options.globalLimits };
-    this.maxCachedGuilds = options.maxCachedGuilds ?? 1000;
+    this.maxCachedGuilds = options.maxCachedGuilds ?? 200;
     this.now = options.now ?? Date.now;
   }
 

@@ -56,8 +56,10 @@ export type LiteralPattern = { ok: true; pattern: string } | { ok: false; reason
 export function literalPattern(term: string, kind: LiteralKind): LiteralPattern {
   const words = termWords(term);
   if (words.length === 0) return { ok: false, reason: 'the term has no letters or digits' };
-  const body = words.map(wordPattern).join(`${SEP}?`);
   const unspaced = RE_UNSPACED_SCRIPT.test(words.join(''));
+  // "c++" normalises to "c": a one-letter term would block every spelled-out word and initial.
+  if (!unspaced && [...words.join('')].length < 2) return { ok: false, reason: 'the term is a single letter or digit after normalisation' };
+  const body = words.map(wordPattern).join(`${SEP}?`);
   const start = !unspaced && (kind === 'word' || kind === 'phrase' || kind === 'prefix') ? SEP : '';
   const end = !unspaced && (kind === 'word' || kind === 'phrase' || kind === 'suffix') ? SEP : '';
   return { ok: true, pattern: `${start}${body}${end}` };

@@ -29,7 +29,7 @@ describe('evasion corpus', () => {
   const nude = [
     'NUDE', 'Nude', 'nüde', 'núdé', 'ｎｕｄｅ', 'nu\u200bde', 'n\u200du\u2060d\ufeffe', 'nu\u00adde', 'nudе' /* Cyrillic е */,
     'ηude' /* Greek η */, 'nud3', 'n.u.d.e', 'n-u-d-e', 'n u d e', 'n_u_d_e', 'n * u * d * e', 'nuuuude', 'nudeeee',
-    'N.ü.D.3', 'N U D 3', '(nude)', '"nude"', 'nude!', '𝐧𝐮𝐝𝐞', 'ɴᴜᴅᴇ', 'ⓝⓤⓓⓔ', 'nu-de', 'nu.de', 'n\tu\td\te', 'NU\u0301DE',
+    'N.ü.D.3', 'N U D 3', '(nude)', '"nude"', 'nude!', '𝐧𝐮𝐝𝐞', 'ɴᴜᴅᴇ', 'ⓝⓤⓓⓔ', 'nu-de', 'nu.de', 'n\tu\td\te', 'NU\u0301DE', 'nu😀de', 'n🍑u🍑d🍑e',
   ];
   for (const v of nude) it(`word "nude": ${JSON.stringify(v)}`, () => assertBlocked(v, 'nude'));
 

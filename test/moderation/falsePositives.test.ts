@@ -83,6 +83,7 @@ const ORDINARY_PROMPTS = [
   'a naked mole rat in a zoo enclosure',
   'kids camping, stars visible to the naked eye',
   'fashion photo, nude lipstick, beige trench coat',
+  'a nude-colored silk dress on a mannequin',
   'a 12 year old golden retriever sleeping',
   // Other scripts and emoji
   '日本の桜、春の風景、浮世絵',

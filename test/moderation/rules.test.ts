@@ -66,7 +66,15 @@ describe('regex terms', () => {
 
   it('terms without letters or digits are refused', () => {
     assert.equal(literalPattern('+++', 'word').ok, false);
+    assert.equal(literalPattern('c++', 'word').ok, false, 'one letter after normalisation');
+    assert.equal(literalPattern('猫', 'word').ok, true, 'one character is a word in scripts without spaces');
     assert.equal(newService().addTerm(GUILD, { list: 'block', kind: 'phrase', term: ' -- ' }, MOD).ok, false);
+  });
+
+  it('terms in scripts written without spaces match inside a sentence', () => {
+    const service = serviceWithBlocklist([['word', '猫']]);
+    assert.equal(check(service, '黒猫の絵').allowed, false);
+    assert.equal(check(service, '黒犬の絵').allowed, true);
   });
 });
 
