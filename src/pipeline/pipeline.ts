@@ -1,0 +1,394 @@
+// Stable Diffusion txt2img and img2img over a diffusers/optimum ONNX export, as diffusers' pipelines compute them:
+// text encoding, seeded initial noise, the scheduler loop with classifier-free guidance, VAE decode, safety check.
+// No Discord and no threads here: the worker process (./worker) wraps this class so ONNX Runtime's blocking runs
+// never stall the bot's event loop.
+import { loadModelFolder, type ModelFolder } from './modelFolder.ts';
+import { loadTokenizer } from './tokenizer.ts';
+import { createScheduler, defaultSamplerFor, img2imgTimesteps, normalizeSchedulerConfig } from './schedulers/index.ts';
+import type { NoiseSource, SamplerName, Scheduler, SchedulerConfig } from './schedulers/types.ts';
+import { TorchGenerator } from './random.ts';
+import { createSession, releaseSession, type LoadedSession, type SessionSettings } from './session.ts';
+import { encodeText, type Embedding, type TextTokenizer } from './textEncoder.ts';
+import { guidanceEmbedding, Unet } from './unet.ts';
+import { decodeLatents, encodeImage } from './vae.ts';
+import { latentPreview } from './preview.ts';
+import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
+import { prepareUnet } from './attention/index.ts';
+import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName } from './types.ts';
+
+export class GenerationCancelledError extends Error {
+  override name = 'AbortError';
+  constructor(reason = 'cancelled') {
+    super(`generation ${reason}`);
+  }
+}
+
+/** A request the pipeline cannot run as given; the message is meant for the user. */
+export class InvalidRequestError extends Error {
+  override name = 'InvalidRequestError';
+}
+
+export interface GenerateHooks {
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface PipelineInfo {
+  modelName: string;
+  modelDir: string;
+  provider: ProviderName;
+  defaultSampler: SamplerName;
+  hasSafetyChecker: boolean;
+  supportsImg2Img: boolean;
+  /** LCM-style UNet: guidance is embedded, not classifier-free. */
+  embeddedGuidance: boolean;
+  attention: string;
+}
+
+type Part = 'textEncoder' | 'unet' | 'vaeDecoder' | 'vaeEncoder' | 'safetyChecker' | 'previewDecoder';
+
+/** Per-run timing: total wall time and the part of it spent inside ONNX Runtime. */
+export interface RunTimings {
+  totalMs: number;
+  onnxMs: number;
+  steps: number;
+}
+
+/**
+ * Sessions created on first use and kept (or, in low-memory mode, released right after use), so that a small GPU only
+ * ever holds one sub-model at a time, and idle models can be released by the host.
+ */
+class SessionPool {
+  private readonly live = new Map<Part, LoadedSession>();
+  onnxMs = 0;
+  constructor(
+    private readonly paths: Partial<Record<Part, string>>,
+    private readonly settings: SessionSettings,
+    private readonly resolveUnetPath: (path: string) => Promise<string>,
+  ) {}
+
+  has(part: Part): boolean {
+    return this.paths[part] !== undefined;
+  }
+
+  async get(part: Part): Promise<LoadedSession> {
+    const existing = this.live.get(part);
+    if (existing) return existing;
+    const path = this.paths[part];
+    if (!path) throw new Error(`the model has no ${part}`);
+    const loaded = await createSession(part === 'unet' ? await this.resolveUnetPath(path) : path, this.settings);
+    this.timeRuns(loaded);
+    this.live.set(part, loaded);
+    return loaded;
+  }
+
+  /** Wrap run() once per session so the benchmark can tell ONNX Runtime time from our own. */
+  private timeRuns(loaded: LoadedSession): void {
+    const session = loaded.session;
+    const run = session.run.bind(session) as (...args: unknown[]) => Promise<unknown>;
+    (session as { run: unknown }).run = async (...args: unknown[]) => {
+      const start = performance.now();
+      try {
+        return await run(...args);
+      } finally {
+        this.onnxMs += performance.now() - start;
+      }
+    };
+  }
+
+  async release(part: Part): Promise<void> {
+    const loaded = this.live.get(part);
+    this.live.delete(part);
+    await releaseSession(loaded);
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const part of [...this.live.keys()]) await this.release(part);
+  }
+
+  get provider(): ProviderName | undefined {
+    return this.live.values().next().value?.provider;
+  }
+}
+
+export class StableDiffusionPipeline {
+  private lastTimings: RunTimings = { totalMs: 0, onnxMs: 0, steps: 0 };
+  private actualProvider: ProviderName;
+  private attentionNote = 'not loaded yet';
+
+  private constructor(
+    readonly options: PipelineOptions,
+    readonly folder: ModelFolder,
+    private readonly tokenizer: TextTokenizer,
+    private readonly schedulerConfig: SchedulerConfig,
+    private readonly pool: SessionPool,
+    private readonly clipPrep: ClipPreprocessing | undefined,
+    private readonly log: (message: string) => void,
+  ) {
+    this.actualProvider = options.provider;
+  }
+
+  static async load(options: PipelineOptions, log: (message: string) => void = () => {}): Promise<StableDiffusionPipeline> {
+    const folder = await loadModelFolder(options.modelDir);
+    const tokenizer = await loadTokenizer(folder.tokenizerDir);
+    const schedulerConfig = normalizeSchedulerConfig(folder.schedulerConfig);
+    const settings: SessionSettings = { provider: options.provider, intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, log };
+    let pipeline: StableDiffusionPipeline | undefined;
+    const pool = new SessionPool(
+      {
+        textEncoder: folder.paths.textEncoder,
+        unet: folder.paths.unet,
+        vaeDecoder: folder.paths.vaeDecoder,
+        vaeEncoder: folder.paths.vaeEncoder,
+        safetyChecker: folder.paths.safetyChecker,
+        previewDecoder: folder.paths.previewDecoder,
+      },
+      settings,
+      async (path) => {
+        const prepared = await prepareUnet(path, options.attentionSlicing, { provider: options.provider, log });
+        if (pipeline) pipeline.attentionNote = prepared.applied;
+        return prepared.path;
+      },
+    );
+    const clipPrep = folder.paths.safetyChecker ? clipPreprocessing(folder.featureExtractorConfig) : undefined;
+    pipeline = new StableDiffusionPipeline(options, folder, tokenizer, schedulerConfig, pool, clipPrep, log);
+    if (!options.lowMemory) {
+      // Load what every generation needs now, so the first job does not pay for it and a broken export fails at start.
+      for (const part of ['textEncoder', 'unet', 'vaeDecoder'] as const) await pool.get(part);
+      pipeline.actualProvider = pool.provider ?? options.provider;
+    }
+    return pipeline;
+  }
+
+  get info(): PipelineInfo {
+    return {
+      modelName: this.folder.name,
+      modelDir: this.folder.dir,
+      provider: this.actualProvider,
+      defaultSampler: defaultSamplerFor(this.schedulerConfig._class_name, this.schedulerConfig),
+      hasSafetyChecker: this.pool.has('safetyChecker'),
+      supportsImg2Img: this.pool.has('vaeEncoder'),
+      embeddedGuidance: this.folder.unetHasTimestepCond ?? false,
+      attention: this.attentionNote,
+    };
+  }
+
+  /** Timings of the last generate() call. */
+  get timings(): RunTimings {
+    return this.lastTimings;
+  }
+
+  /** Release every session; they are recreated on the next generate(). */
+  async releaseSessions(): Promise<void> {
+    await this.pool.releaseAll();
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.releaseAll();
+  }
+
+  async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    const started = performance.now();
+    const onnxAtStart = this.pool.onnxMs;
+    validateRequest(request);
+    const { signal, onProgress } = hooks;
+    const checkAborted = () => {
+      if (signal?.aborted) throw new GenerationCancelledError(signal.reason === 'timeout' ? 'timed out' : 'cancelled');
+    };
+    checkAborted();
+    const sampler = request.sampler ?? this.info.defaultSampler;
+    const scheduler = createScheduler(sampler, this.schedulerConfig);
+    const lowMemory = this.options.lowMemory;
+
+    // 1. Text.
+    const textEncoder = await this.pool.get('textEncoder');
+    const cond = await encodeText(textEncoder, this.tokenizer, request.prompt);
+    const unetForShape = await this.pool.get('unet');
+    const unet = new Unet(unetForShape);
+    const embedded = unet.timeCondDim !== undefined;
+    const guided = !embedded && request.guidance > 1;
+    const uncond = guided ? await encodeText(textEncoder, this.tokenizer, request.negativePrompt ?? '') : undefined;
+    if (lowMemory) await this.pool.release('textEncoder');
+    checkAborted();
+
+    // 2. Timesteps and initial latents: one torch-compatible generator per image (seed, seed + 1, ...).
+    const count = request.count;
+    const channels = unet.latentChannels;
+    const lh = request.height / 8;
+    const lw = request.width / 8;
+    const perImage = channels * lh * lw;
+    const generators = Array.from({ length: count }, (_, i) => new TorchGenerator(BigInt(request.seed) + BigInt(i)));
+    const noise = perImageNoise(generators, perImage);
+    scheduler.setTimesteps(request.steps);
+    let timesteps = scheduler.timesteps;
+    let latents: Float32Array = new Float32Array(perImage * count);
+    const scaling = this.folder.vaeScalingFactor;
+    if (request.initImage) {
+      const plan = img2imgTimesteps(scheduler, request.steps, request.strength ?? 0.8);
+      timesteps = plan.timesteps;
+      if (timesteps.length === 0) throw new InvalidRequestError('strength is too low: no denoising step would run; raise strength or steps');
+      const encoder = await this.pool.get('vaeEncoder');
+      for (let i = 0; i < count; i++) {
+        // As diffusers does with one generator per image: sample the encoder's distribution, then draw the noise.
+        const init = await encodeImage(encoder, request.initImage, generators[i]);
+        const scaled = init.latents.map((v) => v * scaling);
+        const eps = generators[i].randn(perImage);
+        latents.set(scheduler.addNoise(scaled, eps, timesteps[0]), i * perImage);
+      }
+      if (lowMemory) await this.pool.release('vaeEncoder');
+    } else {
+      for (let i = 0; i < count; i++) latents.set(generators[i].randn(perImage), i * perImage);
+      const sigma = scheduler.initNoiseSigma;
+      if (sigma !== 1) for (let j = 0; j < latents.length; j++) latents[j] *= sigma;
+    }
+    checkAborted();
+
+    // 3. Denoise.
+    const condBatch = repeatEmbedding(cond, count);
+    const hidden = guided ? concat(repeatEmbedding(uncond!, count), condBatch) : condBatch;
+    const timeCond = embedded ? guidanceEmbedding(request.guidance, unet.timeCondDim!, count) : undefined;
+    const total = timesteps.length;
+    const previewEvery = request.previewEvery ?? 0;
+    for (let i = 0; i < total; i++) {
+      const t = timesteps[i];
+      const scaled = scheduler.scaleModelInput(latents, t);
+      const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, cond, hidden, guided, guidance: request.guidance, timeCond, lowMemory });
+      const out = scheduler.step(prediction, t, latents, noise);
+      latents = out.prevSample;
+      const event: ProgressEvent = { step: i + 1, total, elapsedMs: performance.now() - started };
+      if (previewEvery > 0 && ((i + 1) % previewEvery === 0 || i + 1 === total) && i + 1 < total) {
+        event.preview = latentPreview(out.predOriginalSample ?? latents, [count, channels, lh, lw]);
+      }
+      onProgress?.(event);
+      // Let cancel messages and timers in (ONNX runs block the thread; this is the only gap between steps).
+      await new Promise((resolve) => setImmediate(resolve));
+      checkAborted();
+    }
+    if (lowMemory) await this.pool.release('unet');
+
+    // 4. Decode each image, then the safety checker.
+    const decoder = await this.pool.get('vaeDecoder');
+    const images: GeneratedImage[] = [];
+    for (let i = 0; i < count; i++) {
+      const one = latents.subarray(i * perImage, (i + 1) * perImage).map((v) => v / scaling);
+      const rgb = await decodeLatents(decoder, one, [1, channels, lh, lw]);
+      images.push({ ...rgb, seed: request.seed + i });
+      checkAborted();
+    }
+    if (lowMemory) await this.pool.release('vaeDecoder');
+    if (this.clipPrep && this.pool.has('safetyChecker')) {
+      const checker = await this.pool.get('safetyChecker');
+      for (const image of images) image.nsfw = await isFlagged(checker, image, this.clipPrep);
+      if (lowMemory) await this.pool.release('safetyChecker');
+    }
+    this.actualProvider = this.pool.provider ?? this.actualProvider;
+
+    const elapsedMs = performance.now() - started;
+    this.lastTimings = { totalMs: elapsedMs, onnxMs: this.pool.onnxMs - onnxAtStart, steps: total };
+    return {
+      images,
+      stepsRun: total,
+      sampler,
+      promptTruncated: cond.truncated || (uncond?.truncated ?? false),
+      modelName: this.folder.name,
+      elapsedMs,
+    };
+  }
+
+  /**
+   * One guided noise prediction. Normally one UNet pass over [uncond rows; cond rows]; in low-memory mode each
+   * image and each half of the guidance batch is its own batch-1 pass, trading speed for peak memory.
+   */
+  private async predictNoise(
+    unet: Unet,
+    scaled: Float32Array,
+    t: number,
+    s: { count: number; channels: number; lh: number; lw: number; cond: Embedding; hidden: Float32Array; guided: boolean; guidance: number; timeCond?: Float32Array; lowMemory: boolean },
+  ): Promise<Float32Array> {
+    const perImage = s.channels * s.lh * s.lw;
+    const perText = s.cond.tokens * s.cond.hidden;
+    const rows = s.guided ? 2 * s.count : s.count;
+    const sample = s.guided ? concat(scaled, scaled) : scaled;
+    let out: Float32Array;
+    if (!s.lowMemory) {
+      out = await unet.predict({
+        sample,
+        sampleDims: [rows, s.channels, s.lh, s.lw],
+        timestep: t,
+        encoderHiddenStates: s.hidden,
+        hiddenDims: [rows, s.cond.tokens, s.cond.hidden],
+        timestepCond: s.timeCond,
+      });
+    } else {
+      out = new Float32Array(rows * perImage);
+      for (let r = 0; r < rows; r++) {
+        const img = r % s.count;
+        const part = await unet.predict({
+          sample: sample.subarray(r * perImage, (r + 1) * perImage),
+          sampleDims: [1, s.channels, s.lh, s.lw],
+          timestep: t,
+          encoderHiddenStates: s.hidden.subarray(r * perText, (r + 1) * perText),
+          hiddenDims: [1, s.cond.tokens, s.cond.hidden],
+          timestepCond: s.timeCond?.subarray(img * (s.timeCond.length / s.count), (img + 1) * (s.timeCond.length / s.count)),
+        });
+        out.set(part, r * perImage);
+      }
+    }
+    if (!s.guided) return out;
+    const half = s.count * perImage;
+    const guidedOut = new Float32Array(half);
+    for (let j = 0; j < half; j++) {
+      const u = out[j];
+      guidedOut[j] = u + s.guidance * (out[half + j] - u);
+    }
+    return guidedOut;
+  }
+}
+
+/** Each image draws from its own generator, so a batch of 4 gives the same images as 4 single runs of seed..seed+3. */
+function perImageNoise(generators: TorchGenerator[], perImage: number): NoiseSource {
+  return {
+    randn(n: number): Float32Array {
+      const per = n / generators.length;
+      if (!Number.isInteger(per) || per !== perImage) {
+        // A scheduler asking for an unexpected amount: fall back to the first generator rather than misalign.
+        return generators[0].randn(n);
+      }
+      const out = new Float32Array(n);
+      generators.forEach((g, i) => out.set(g.randn(per), i * per));
+      return out;
+    },
+  };
+}
+
+function repeatEmbedding(e: Embedding, times: number): Float32Array {
+  const out = new Float32Array(e.data.length * times);
+  for (let i = 0; i < times; i++) out.set(e.data, i * e.data.length);
+  return out;
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+export function validateRequest(r: GenerateRequest): void {
+  const fail = (message: string) => {
+    throw new InvalidRequestError(message);
+  };
+  if (typeof r.prompt !== 'string') fail('prompt must be text');
+  if (!Number.isSafeInteger(r.seed) || r.seed < 0) fail(`seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}; got ${r.seed}`);
+  if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 500) fail(`steps must be a whole number from 1 to 500; got ${r.steps}`);
+  if (!Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 50) fail(`guidance must be a number from 0 to 50; got ${r.guidance}`);
+  if (!Number.isInteger(r.count) || r.count < 1 || r.count > 4) fail(`count must be 1 to 4; got ${r.count}`);
+  for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
+    if (!Number.isInteger(v) || v < 64 || v > 2048) fail(`${name} must be a whole number from 64 to 2048; got ${v}`);
+    if (v % 8 !== 0) fail(`${name} must be a multiple of 8; got ${v} (try ${Math.round(v / 64) * 64 || 64})`);
+  }
+  if (r.strength !== undefined && (!Number.isFinite(r.strength) || r.strength <= 0 || r.strength > 1)) fail(`strength must be greater than 0 and at most 1; got ${r.strength}`);
+  if (r.initImage && (r.initImage.width !== r.width || r.initImage.height !== r.height)) {
+    fail(`the init image is ${r.initImage.width}x${r.initImage.height}; it must be resized to ${r.width}x${r.height} first`);
+  }
+}

@@ -1,0 +1,108 @@
+// ONNX Runtime sessions: execution-provider selection with a logged CPU fallback, and feeds built from each
+// session's own input metadata (dtypes and ranks are never assumed: exports differ in both).
+import * as ort from 'onnxruntime-node';
+import type { ProviderName } from './types.ts';
+import { float32ToFloat16 as toFloat16, float16ToFloat32 as toFloat32 } from './tensor.ts';
+
+export interface SessionSettings {
+  provider: ProviderName;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  log?: (message: string) => void;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  /** The provider that actually runs the graph (CPU when the requested one was unavailable). */
+  provider: ProviderName;
+  path: string;
+}
+
+/** onnxruntime-node names for our provider names. */
+const ORT_PROVIDER: Record<ProviderName, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml', webgpu: 'webgpu' };
+
+function sessionOptions(settings: SessionSettings, provider: ProviderName): ort.InferenceSession.SessionOptions {
+  const providers = provider === 'cpu' ? ['cpu'] : [ORT_PROVIDER[provider], 'cpu'];
+  return {
+    executionProviders: providers,
+    graphOptimizationLevel: 'all',
+    ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    ...(settings.interOpThreads ? { interOpNumThreads: settings.interOpThreads } : {}),
+    logSeverityLevel: 3,
+  };
+}
+
+/**
+ * Create a session from a file path (so external weight files such as model.onnx_data resolve beside it).
+ * A GPU provider that cannot start (no CUDA binaries, no driver) falls back to CPU with a log line instead of failing.
+ */
+export async function createSession(path: string, settings: SessionSettings): Promise<LoadedSession> {
+  if (settings.provider !== 'cpu') {
+    try {
+      const session = await ort.InferenceSession.create(path, sessionOptions(settings, settings.provider));
+      return { session, provider: settings.provider, path };
+    } catch (err) {
+      settings.log?.(`execution provider "${settings.provider}" unavailable (${firstLine(err)}); falling back to CPU for ${path}`);
+    }
+  }
+  const session = await ort.InferenceSession.create(path, sessionOptions(settings, 'cpu'));
+  return { session, provider: 'cpu', path };
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0];
+}
+
+export type InputType = 'float32' | 'float16' | 'int32' | 'int64';
+
+export interface InputSpec {
+  name: string;
+  type: InputType;
+  /** Declared dims: numbers are fixed, strings symbolic; an empty array is a scalar. */
+  shape: readonly (number | string)[];
+}
+
+/** Declared metadata of one input; throws naming the model and the input when it is absent or of an unusable type. */
+export function inputSpec(loaded: LoadedSession, name: string): InputSpec {
+  const meta = loaded.session.inputMetadata.find((m) => m.name === name);
+  if (!meta) throw new Error(`${loaded.path}: expected an input named "${name}"; the model has ${loaded.session.inputNames.join(', ')}`);
+  if (!meta.isTensor) throw new Error(`${loaded.path}: input "${name}" is not a tensor`);
+  const type = meta.type as string;
+  if (type !== 'float32' && type !== 'float16' && type !== 'int32' && type !== 'int64') {
+    throw new Error(`${loaded.path}: input "${name}" has type ${type}; expected float32, float16, int32 or int64`);
+  }
+  return { name, type, shape: meta.shape as (number | string)[] };
+}
+
+export function hasInput(loaded: LoadedSession, name: string): boolean {
+  return loaded.session.inputNames.includes(name);
+}
+
+/** A tensor of the input's declared element type built from float values (ints are truncated, as numpy's astype does). */
+export function tensorFor(type: InputType, values: Float32Array | readonly number[], dims: readonly number[]): ort.Tensor {
+  switch (type) {
+    case 'float32':
+      return new ort.Tensor('float32', values instanceof Float32Array ? values : Float32Array.from(values), dims);
+    case 'float16':
+      return new ort.Tensor('float16', toFloat16(values instanceof Float32Array ? values : Float32Array.from(values)), dims);
+    case 'int32':
+      return new ort.Tensor('int32', Int32Array.from(values, (v) => Math.trunc(v)), dims);
+    case 'int64':
+      return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v)))), dims);
+  }
+}
+
+/** Any float output as float32 (fp16 models hand back Uint16Array bit patterns). */
+export function outputAsFloat32(tensor: ort.Tensor): Float32Array {
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  if (tensor.type === 'float16') return toFloat32(tensor.data as Uint16Array);
+  throw new Error(`expected a float output, got ${tensor.type}`);
+}
+
+export async function runSession(loaded: LoadedSession, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  return loaded.session.run(feeds) as Promise<Record<string, ort.Tensor>>;
+}
+
+export async function releaseSession(loaded: LoadedSession | undefined): Promise<void> {
+  if (loaded) await loaded.session.release();
+}

@@ -1,0 +1,88 @@
+// The UNet call, fed exactly what the export declares: sample/encoder_hidden_states in fp32 or fp16, a timestep that
+// is float32, float16 or int64 and shaped [1], [batch] or [] (scalar), and LCM's optional timestep_cond.
+import type { LoadedSession, InputSpec } from './session.ts';
+import { hasInput, inputSpec, outputAsFloat32, runSession, tensorFor } from './session.ts';
+
+export interface UnetInputs {
+  /** [batch, channels, height, width] latents, already scaled by the scheduler. */
+  sample: Float32Array;
+  sampleDims: readonly [number, number, number, number];
+  timestep: number;
+  /** [batch, tokens, hidden] text embeddings. */
+  encoderHiddenStates: Float32Array;
+  hiddenDims: readonly [number, number, number];
+  /** [batch, timeCondDim] guidance embedding for LCM UNets. */
+  timestepCond?: Float32Array;
+}
+
+export class Unet {
+  private readonly sample: InputSpec;
+  private readonly timestep: InputSpec;
+  private readonly hidden: InputSpec;
+  private readonly cond?: InputSpec;
+
+  constructor(readonly loaded: LoadedSession) {
+    this.sample = inputSpec(loaded, 'sample');
+    this.timestep = inputSpec(loaded, 'timestep');
+    this.hidden = inputSpec(loaded, 'encoder_hidden_states');
+    if (hasInput(loaded, 'timestep_cond')) this.cond = inputSpec(loaded, 'timestep_cond');
+  }
+
+  /** Width of LCM's guidance embedding, or undefined when the UNet takes none. */
+  get timeCondDim(): number | undefined {
+    if (!this.cond) return undefined;
+    const dim = this.cond.shape[1];
+    return typeof dim === 'number' ? dim : 256;
+  }
+
+  /** Latent channels the UNet expects (4 for SD 1.x/2.x), when the export fixes it. */
+  get latentChannels(): number {
+    const c = this.sample.shape[1];
+    return typeof c === 'number' ? c : 4;
+  }
+
+  /** How many timestep values to feed: scalar, one, or one per batch row (when the dim is the sample's batch dim). */
+  timestepDims(batch: number): number[] {
+    const shape = this.timestep.shape;
+    if (shape.length === 0) return [];
+    const dim = shape[0];
+    if (typeof dim === 'number') return [dim];
+    return dim === this.sample.shape[0] ? [batch] : [1];
+  }
+
+  async predict(inputs: UnetInputs): Promise<Float32Array> {
+    const batch = inputs.sampleDims[0];
+    const tDims = this.timestepDims(batch);
+    const tCount = tDims.length === 0 ? 1 : tDims[0];
+    const feeds: Record<string, ReturnType<typeof tensorFor>> = {
+      sample: tensorFor(this.sample.type, inputs.sample, inputs.sampleDims),
+      timestep: tensorFor(this.timestep.type, new Array<number>(tCount).fill(inputs.timestep), tDims),
+      encoder_hidden_states: tensorFor(this.hidden.type, inputs.encoderHiddenStates, inputs.hiddenDims),
+    };
+    if (this.cond) {
+      if (!inputs.timestepCond) throw new Error(`${this.loaded.path}: this UNet needs timestep_cond (an LCM guidance embedding)`);
+      feeds.timestep_cond = tensorFor(this.cond.type, inputs.timestepCond, [batch, this.timeCondDim!]);
+    }
+    const out = await runSession(this.loaded, feeds);
+    return outputAsFloat32(out.out_sample ?? out[this.loaded.session.outputNames[0]]);
+  }
+}
+
+/**
+ * LCM's guidance-scale embedding (w - 1 scaled by 1000, sinusoidal, sin half then cos half), as the latent consistency
+ * pipeline builds it for `timestep_cond`.
+ */
+export function guidanceEmbedding(guidance: number, dim: number, batch: number): Float32Array {
+  const w = (guidance - 1) * 1000;
+  const half = Math.floor(dim / 2);
+  const out = new Float32Array(batch * dim);
+  const logStep = Math.log(10000) / (half - 1);
+  for (let i = 0; i < half; i++) {
+    const arg = w * Math.exp(-logStep * i);
+    for (let b = 0; b < batch; b++) {
+      out[b * dim + i] = Math.sin(arg);
+      out[b * dim + half + i] = Math.cos(arg);
+    }
+  }
+  return out; // an odd dim leaves the last column zero, as the reference pads it
+}

@@ -1,0 +1,77 @@
+// The inference process. ONNX Runtime's run() blocks its thread for the whole call, so the pipeline lives here, in
+// a child process of the bot: the bot's event loop keeps answering Discord, and a native crash (out of memory, an
+// abort inside a provider) takes down this process only.
+import { StableDiffusionPipeline } from '../pipeline.ts';
+import type { FromWorker, ToWorker, WireError } from './protocol.ts';
+
+if (!process.send) {
+  console.error('src/pipeline/worker/host.ts is started by PipelineWorker (client.ts), not directly');
+  process.exit(2);
+}
+
+const send = (message: FromWorker) => process.send!(message);
+const log = (message: string) => send({ type: 'log', message });
+const toWire = (err: unknown): WireError => (err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) });
+
+let pipeline: StableDiffusionPipeline | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+let idleReleaseMs = 0;
+const controllers = new Map<string, AbortController>();
+// One generation at a time in this process; further requests wait their turn here.
+let chain: Promise<void> = Promise.resolve();
+
+function armIdleRelease(): void {
+  if (idleTimer) clearTimeout(idleTimer);
+  if (idleReleaseMs > 0 && pipeline) {
+    idleTimer = setTimeout(() => {
+      void pipeline?.releaseSessions().then(() => log(`released model sessions after ${idleReleaseMs} ms idle`));
+    }, idleReleaseMs);
+    idleTimer.unref();
+  }
+}
+
+process.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'load':
+      idleReleaseMs = message.idleReleaseMs ?? 0;
+      StableDiffusionPipeline.load(message.options, log).then(
+        (p) => {
+          pipeline = p;
+          send({ type: 'loaded', info: p.info });
+          armIdleRelease();
+        },
+        (err) => send({ type: 'load-failed', error: toWire(err) }),
+      );
+      break;
+    case 'generate': {
+      const controller = new AbortController();
+      controllers.set(message.id, controller);
+      chain = chain.then(async () => {
+        try {
+          if (!pipeline) throw new Error('the pipeline is not loaded');
+          if (idleTimer) clearTimeout(idleTimer);
+          const result = await pipeline.generate(message.request, {
+            signal: controller.signal,
+            onProgress: (event) => send({ type: 'progress', id: message.id, event }),
+          });
+          send({ type: 'result', id: message.id, result, onnxMs: pipeline.timings.onnxMs });
+        } catch (err) {
+          send({ type: 'error', id: message.id, error: toWire(err) });
+        } finally {
+          controllers.delete(message.id);
+          armIdleRelease();
+        }
+      });
+      break;
+    }
+    case 'cancel':
+      controllers.get(message.id)?.abort(message.reason);
+      break;
+    case 'dispose':
+      void (pipeline?.dispose() ?? Promise.resolve()).finally(() => process.exit(0));
+      break;
+  }
+});
+
+// The parent went away: nothing left to serve.
+process.on('disconnect', () => process.exit(0));
