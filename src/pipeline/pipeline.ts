@@ -224,7 +224,16 @@ export class StableDiffusionPipeline {
     let latents: Float32Array = new Float32Array(perImage * count);
     const scaling = this.folder.vaeScalingFactor;
     if (request.initImage) {
-      const plan = img2imgTimesteps(scheduler, request.steps, request.strength ?? 0.8);
+      const strength = request.strength ?? 0.8;
+      // img2imgTimesteps throws a RangeError when steps x strength rounds down to no step: that is the user's request.
+      const plan = (() => {
+        try {
+          return img2imgTimesteps(scheduler, request.steps, strength);
+        } catch (err) {
+          if (err instanceof RangeError) throw new InvalidRequestError(`strength ${strength} with ${request.steps} steps leaves no denoising step to run; raise strength or steps`);
+          throw err;
+        }
+      })();
       timesteps = plan.timesteps;
       if (timesteps.length === 0) throw new InvalidRequestError('strength is too low: no denoising step would run; raise strength or steps');
       const encoder = await this.pool.get('vaeEncoder');

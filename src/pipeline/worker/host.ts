@@ -73,5 +73,9 @@ process.on('message', (message: ToWorker) => {
   }
 });
 
+// Ctrl-C in a terminal signals the whole foreground process group, this process included. The parent decides what an
+// interrupt means (the CLI cancels the job, the bot shuts down and disposes us); dying here would turn a clean cancel
+// into a crash. If the parent dies instead, 'disconnect' below ends this process.
+process.on('SIGINT', () => {});
 // The parent went away: nothing left to serve.
 process.on('disconnect', () => process.exit(0));

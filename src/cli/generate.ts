@@ -1,0 +1,230 @@
+// `npm run --silent generate -- --model DIR --prompt TEXT --out FILE.png [options]`: one generation from the command
+// line, through the same inference process (PipelineWorker) the bot uses.
+//
+// Output contract: stdout holds only the paths written, one per line (FILE.png, or FILE-1.png ... FILE-N.png for
+// --count N > 1), so scripts can read it. Each PNG carries A1111 "parameters" text; running again with those values
+// (and the same init image, for img2img) gives the same pixels. Files are written atomically (temporary file +
+// rename), so an interrupted or failed run never leaves a partial image; missing parent directories of --out are
+// created, existing files are replaced. Progress goes to stderr, and only when stderr is a terminal.
+//
+// Exit codes: 0 written; 2 bad input (one line on stderr naming the problem); 1 the run failed; 130 cancelled by
+// Ctrl-C / SIGTERM (the generation is cancelled in the inference process, nothing is written).
+import { randomInt } from 'node:crypto';
+import { access, constants, readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { loadInitImage, InitImageError } from '../pipeline/initImage.ts';
+import { loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline/modelFolder.ts';
+import { formatParameters } from '../pipeline/parameters.ts';
+import { GenerationCancelledError, InvalidRequestError, validateRequest } from '../pipeline/pipeline.ts';
+import { encodePng } from '../pipeline/png.ts';
+import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
+import { PipelineWorker, type WorkerResult } from '../pipeline/worker/client.ts';
+import { writeFileAtomic } from '../storage/files.ts';
+import { outputPaths, parseGenerateArgs, UsageError, type GenerateArgs } from './generateArgs.ts';
+
+/** Used when neither the command line nor the model's imagine.json gives a value. */
+export const FALLBACK_DEFAULTS = { steps: 30, guidance: 7.5, width: 512, height: 512, strength: 0.8 } as const;
+/** Init images whose header claims more pixels than this are refused before decoding. */
+const INIT_IMAGE_INPUT_LIMIT = 64_000_000;
+const SOFTWARE = 'imagine-bot';
+
+const EXIT = { ok: 0, failed: 1, badInput: 2, cancelled: 130 } as const;
+
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+
+/** Refuse an --out that cannot be written before spending minutes on the generation. */
+async function checkOutputs(paths: string[]): Promise<void> {
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isDirectory()) throw new UsageError(`--out: ${path} is a directory; give a file name ending in .png`);
+  }
+  // The nearest existing ancestor must be a writable directory (missing ones are created when writing).
+  let dir = resolve(dirname(paths[0]));
+  for (;;) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info) {
+      if (!info.isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`);
+      try {
+        await access(dir, constants.W_OK);
+      } catch {
+        throw new UsageError(`--out: cannot write in ${dir} (permission denied)`);
+      }
+      return;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
+async function readInitImage(args: GenerateArgs, folder: ModelFolder, size: { width: number; height: number }): Promise<RgbImage> {
+  if (!folder.paths.vaeEncoder) throw new UsageError(`--init-image: the model ${folder.name} has no vae_encoder/model.onnx, so it cannot do img2img`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(args.initImage!);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`--init-image ${args.initImage}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`}`);
+  }
+  try {
+    const loaded = await loadInitImage(bytes, {
+      width: args.width,
+      height: args.height,
+      // Without an explicit size the image keeps its aspect ratio at about the model's default pixel count.
+      maxPixels: size.width * size.height,
+      multiple: 64,
+      limitInputPixels: INIT_IMAGE_INPUT_LIMIT,
+    });
+    return loaded.image;
+  } catch (err) {
+    if (err instanceof InitImageError) throw new UsageError(`--init-image ${args.initImage}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The request the arguments describe, with the model's defaults filled in and every value checked. */
+export async function buildRequest(args: GenerateArgs, folder: ModelFolder): Promise<GenerateRequest> {
+  const d = folder.defaults;
+  const size = { width: args.width ?? d.width ?? FALLBACK_DEFAULTS.width, height: args.height ?? d.height ?? FALLBACK_DEFAULTS.height };
+  const request: GenerateRequest = {
+    prompt: args.prompt,
+    negativePrompt: args.negative,
+    seed: args.seed ?? randomInt(0, 2 ** 32),
+    steps: args.steps ?? d.steps ?? FALLBACK_DEFAULTS.steps,
+    guidance: args.guidance ?? d.guidance ?? FALLBACK_DEFAULTS.guidance,
+    sampler: args.sampler ?? d.sampler,
+    width: size.width,
+    height: size.height,
+    count: args.count,
+    strength: args.initImage ? (args.strength ?? FALLBACK_DEFAULTS.strength) : undefined,
+  };
+  // Check sizes and numbers before decoding the init image: its size follows from them.
+  validateRequest(request);
+  if (args.initImage) {
+    request.initImage = await readInitImage(args, folder, size);
+    request.width = request.initImage.width;
+    request.height = request.initImage.height;
+    validateRequest(request);
+  }
+  return request;
+}
+
+export function parametersFor(request: GenerateRequest, result: WorkerResult, seed: number): string {
+  return formatParameters({
+    prompt: request.prompt,
+    negativePrompt: request.negativePrompt,
+    steps: request.steps,
+    sampler: result.sampler,
+    guidance: request.guidance,
+    seed,
+    width: request.width,
+    height: request.height,
+    model: result.modelName,
+    denoisingStrength: request.initImage ? request.strength : undefined,
+  });
+}
+
+function progressPrinter(): { onProgress?: (e: ProgressEvent) => void; finish: () => void } {
+  if (!process.stderr.isTTY) return { finish: () => {} };
+  let drawn = false;
+  return {
+    onProgress: (e) => {
+      drawn = true;
+      process.stderr.write(`\r\x1b[Kstep ${e.step}/${e.total} (${(e.elapsedMs / 1000).toFixed(1)} s)`);
+    },
+    finish: () => {
+      if (drawn) process.stderr.write('\r\x1b[K');
+      drawn = false;
+    },
+  };
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const parsed = parseGenerateArgs(argv);
+  if (parsed.kind === 'exit') return parsed.code;
+  const args = parsed.args;
+  const log = args.verbose ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
+
+  const folder = await loadModelFolder(args.model);
+  const request = await buildRequest(args, folder);
+  const outputs = outputPaths(args.out, request.count);
+  await checkOutputs(outputs);
+
+  // Ctrl-C while loading: exit at once (the inference process exits when its parent goes). While generating: cancel
+  // it cleanly. While writing: finish the atomic writes first. A second Ctrl-C always exits at once.
+  let phase: 'prepare' | 'generate' | 'write' = 'prepare';
+  let interrupts = 0;
+  let worker: PipelineWorker | undefined;
+  const controller = new AbortController();
+  const onSignal = () => {
+    interrupts++;
+    if (phase === 'prepare' || interrupts > 1) {
+      worker?.kill();
+      process.stderr.write(`generate: cancelled${phase === 'write' ? '' : '; nothing was written'}\n`);
+      process.exit(EXIT.cancelled);
+    }
+    if (phase === 'generate') controller.abort('cancelled');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = progressPrinter();
+  try {
+    worker = await PipelineWorker.start(
+      { modelDir: folder.dir, provider: args.provider, attentionSlicing: args.attentionSlicing, lowMemory: args.lowMemory, intraOpThreads: args.threads },
+      { log },
+    );
+    if (args.provider !== 'cpu' && worker.info.provider === 'cpu') process.stderr.write(`warning: the ${args.provider} execution provider is unavailable; running on CPU\n`);
+    phase = 'generate';
+    let result: WorkerResult;
+    try {
+      result = await worker.generate(request, { signal: controller.signal, onProgress: progress.onProgress });
+    } catch (err) {
+      // The inference process may have died of the same Ctrl-C (it shares the terminal's process group).
+      if (controller.signal.aborted) throw new GenerationCancelledError();
+      throw err;
+    } finally {
+      progress.finish();
+    }
+    if (controller.signal.aborted) throw new GenerationCancelledError();
+    phase = 'write';
+    if (result.promptTruncated) process.stderr.write('warning: the prompt was cut to the text encoder\'s 77-token limit\n');
+    // Encode everything before writing anything: an encoding failure then leaves no file at all.
+    const pngs = await Promise.all(result.images.map((image) => encodePng(image, { parameters: parametersFor(request, result, image.seed), software: SOFTWARE })));
+    for (const [i, png] of pngs.entries()) {
+      await writeFileAtomic(outputs[i], png);
+      process.stdout.write(`${outputs[i]}\n`);
+      if (result.images[i].nsfw) process.stderr.write(`warning: the safety checker flagged ${outputs[i]}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await worker?.dispose();
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError || err instanceof ModelFolderError || err instanceof InvalidRequestError || err instanceof InitImageError) return EXIT.badInput;
+  // Errors from the inference process arrive as plain Errors carrying the original name.
+  if (err instanceof Error && (err.name === 'ModelFolderError' || err.name === 'InvalidRequestError')) return EXIT.badInput;
+  if (err instanceof GenerationCancelledError) return EXIT.cancelled;
+  return EXIT.failed;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    const code = exitCodeFor(err);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`generate: ${oneLine(code === EXIT.cancelled ? 'cancelled; nothing was written' : message)}\n`);
+    if (code === EXIT.failed && process.env.IMAGINE_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return code;
+  }
+}
+
+// Run only as a script, so tests can import buildRequest and friends.
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/generate.ts')) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,148 @@
+// Command-line arguments of `npm run generate`: parsed with commander into typed values. Only the syntax of each value
+// is checked here (a number is a number, a sampler exists); ranges are left to the pipeline's validateRequest so the
+// CLI and the bot refuse the same requests with the same words.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { samplerFromA1111 } from '../pipeline/parameters.ts';
+import { SAMPLER_NAMES, type SamplerName } from '../pipeline/schedulers/types.ts';
+import type { AttentionSlicing } from '../pipeline/types.ts';
+
+/** Bad input on the command line; the message is one line meant for the person who typed it. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const CLI_PROVIDERS = ['cpu', 'cuda'] as const;
+export type CliProvider = (typeof CLI_PROVIDERS)[number];
+
+export interface GenerateArgs {
+  model: string;
+  prompt: string;
+  out: string;
+  negative?: string;
+  seed?: number;
+  steps?: number;
+  guidance?: number;
+  sampler?: SamplerName;
+  width?: number;
+  height?: number;
+  count: number;
+  initImage?: string;
+  strength?: number;
+  attentionSlicing: AttentionSlicing;
+  provider: CliProvider;
+  lowMemory: boolean;
+  threads?: number;
+  verbose: boolean;
+}
+
+/** What parseGenerateArgs returns: arguments to run with, or text already printed (--help) and the exit code. */
+export type ParsedCommandLine = { kind: 'run'; args: GenerateArgs } | { kind: 'exit'; code: number };
+
+function integer(what: string) {
+  return (value: string): number => {
+    if (!/^\s*[+-]?\d+\s*$/.test(value)) throw new InvalidArgumentError(`${what} must be a whole number.`);
+    const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} is too large.`);
+    return n;
+  };
+}
+
+function decimal(what: string) {
+  return (value: string): number => {
+    // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
+    if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(value)) throw new InvalidArgumentError(`${what} must be a number.`);
+    return Number(value);
+  };
+}
+
+/** Our sampler ids, or A1111's labels ("Euler a", "DPM++ 2M Karras") as they appear in PNG parameters. */
+function sampler(value: string): SamplerName {
+  const wanted = value.trim().toLowerCase();
+  const id = SAMPLER_NAMES.find((name) => name === wanted) ?? samplerFromA1111(value);
+  if (!id) throw new InvalidArgumentError(`unknown sampler; choose one of ${SAMPLER_NAMES.join(', ')}.`);
+  return id;
+}
+
+function attentionSlicing(value: string): AttentionSlicing {
+  const v = value.trim().toLowerCase();
+  if (v === 'off' || v === 'auto' || v === 'max' || v === 'flash') return v;
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1024) return Number(v);
+  throw new InvalidArgumentError('use off, auto, max, flash, or a slice size from 1 to 1024.');
+}
+
+function buildCommand(): Command {
+  return new Command('generate')
+    .description('Generate images with a local Stable Diffusion ONNX model and write them as PNG files (paths printed on stdout).')
+    .requiredOption('--model <dir>', 'model folder in the diffusers/optimum ONNX layout')
+    .requiredOption('--prompt <text>', 'what to draw')
+    .requiredOption('--out <file.png>', 'output file; with --count N > 1, FILE-1.png ... FILE-N.png are written instead')
+    .option('--negative <text>', 'negative prompt')
+    .option('--seed <n>', 'seed (default: random; written into the PNG parameters)', integer('seed'))
+    .option('--steps <n>', "denoising steps (default: the model's imagine.json, else 30)", integer('steps'))
+    .option('--guidance <f>', "guidance scale (default: the model's imagine.json, else 7.5)", decimal('guidance'))
+    .option('--sampler <name>', `${SAMPLER_NAMES.join('|')} (default: the model's imagine.json, else its scheduler)`, sampler)
+    .option('--width <w>', "width in pixels, a multiple of 8 (default: the model's imagine.json, else 512)", integer('width'))
+    .option('--height <h>', "height in pixels, a multiple of 8 (default: the model's imagine.json, else 512)", integer('height'))
+    .option('--count <n>', 'images to generate, 1-4; image i uses seed + i', integer('count'), 1)
+    .option('--init-image <file>', 'img2img: start from this image (resized to --width/--height, or fitted to the default size)')
+    .option('--strength <f>', 'img2img strength in (0, 1] (default 0.8); needs --init-image', decimal('strength'))
+    .option('--attention-slicing <mode>', 'off|auto|max|flash|N', attentionSlicing, 'auto' as AttentionSlicing)
+    .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(CLI_PROVIDERS).default('cpu'))
+    .option('--low-memory', 'load one sub-model at a time and run guidance as batch-1 passes (small GPUs)', false)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: ONNX Runtime chooses)', integer('threads'))
+    .option('--verbose', 'log what the inference process does on stderr', false)
+    .helpOption('-h, --help', 'show this help')
+    .allowExcessArguments(false);
+}
+
+/**
+ * Parse argv (without node and the script). Throws UsageError with one line for bad input; --help is printed to
+ * stdout and reported as { kind: 'exit', code: 0 }.
+ */
+export function parseGenerateArgs(argv: readonly string[]): ParsedCommandLine {
+  const command = buildCommand()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {}, outputError: () => {} });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return { kind: 'exit', code: 0 };
+      throw new UsageError(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+    }
+    throw err;
+  }
+  const o = command.opts();
+  const args: GenerateArgs = {
+    model: o.model,
+    prompt: o.prompt,
+    out: o.out,
+    negative: o.negative,
+    seed: o.seed,
+    steps: o.steps,
+    guidance: o.guidance,
+    sampler: o.sampler,
+    width: o.width,
+    height: o.height,
+    count: o.count,
+    initImage: o.initImage,
+    strength: o.strength,
+    attentionSlicing: o.attentionSlicing,
+    provider: o.provider,
+    lowMemory: o.lowMemory,
+    threads: o.threads,
+    verbose: o.verbose,
+  };
+  if (args.threads !== undefined && (args.threads < 1 || args.threads > 256)) throw new UsageError(`--threads must be from 1 to 256; got ${args.threads}`);
+  if (args.strength !== undefined && args.initImage === undefined) throw new UsageError('--strength needs --init-image (strength is how far img2img moves away from the init image)');
+  if (!/\.png$/i.test(args.out)) throw new UsageError(`--out must name a .png file; got "${args.out}"`);
+  return { kind: 'run', args };
+}
+
+/** The files a run writes: FILE.png for one image; FILE-1.png ... FILE-N.png for N > 1. */
+export function outputPaths(out: string, count: number): string[] {
+  if (count === 1) return [out];
+  const stem = out.replace(/\.png$/i, '');
+  const ext = out.slice(stem.length);
+  return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${ext}`);
+}
