@@ -191,6 +191,9 @@ export class StableDiffusionPipeline {
     const started = performance.now();
     const onnxAtStart = this.pool.onnxMs;
     validateRequest(request);
+    if (request.initImage && !this.pool.has('vaeEncoder')) {
+      throw new InvalidRequestError(`the model ${this.folder.name} has no VAE encoder (vae_encoder/model.onnx), so it cannot start from an image`);
+    }
     const { signal, onProgress } = hooks;
     const checkAborted = () => {
       if (signal?.aborted) throw new GenerationCancelledError(signal.reason === 'timeout' ? 'timed out' : 'cancelled');

@@ -139,6 +139,11 @@ export class JobStore<TParams = unknown, TResult = unknown> {
     return this.#transition(id, ['queued'], "state = 'running', attempts = attempts + 1, started_at = @now, error = NULL");
   }
 
+  /** running -> queued: the job is to run again (its process died under it). */
+  requeue(id: string): boolean {
+    return this.#transition(id, ['running'], "state = 'queued', started_at = NULL");
+  }
+
   /** running -> succeeded, storing result metadata. */
   markSucceeded(id: string, result: TResult): boolean {
     return this.#transition(id, ['running'], "state = 'succeeded', result = @result, finished_at = @now", {

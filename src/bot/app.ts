@@ -1,0 +1,130 @@
+// Puts the bot together: database, model, inference worker, job service, Discord client, routing, delivery.
+// startBot() is what `npm start` runs and what the end-to-end tests start against the local Discord emulator.
+import { Events, type Client } from 'discord.js';
+import type { Config } from '../config.ts';
+import { logger as defaultLogger, type Logger } from '../log.ts';
+import { openDatabase, JobStore, GenerationStore } from '../storage/index.ts';
+import { ModerationService } from '../moderation/index.ts';
+import { loadModelFolder } from '../pipeline/modelFolder.ts';
+import { WorkerEngine, type GenerationEngine } from '../jobs/engine.ts';
+import { JobService } from '../jobs/service.ts';
+import type { JobParams, JobResult } from '../jobs/types.ts';
+import { createClient } from '../discord/client.ts';
+import { Delivery } from '../discord/delivery.ts';
+import { Router } from '../discord/router.ts';
+import { registerCommands } from '../discord/register.ts';
+import { modelDefaults } from '../discord/requests.ts';
+import { commands, componentHandlers, messageHandlers, startHooks } from '../commands/index.ts';
+import type { BotContext } from './types.ts';
+
+export const SOFTWARE = 'imagine-bot';
+
+export interface StartOptions {
+  log?: Logger;
+  /** Replace the inference worker (tests). */
+  engine?: GenerationEngine;
+}
+
+export interface RunningBot {
+  ctx: BotContext;
+  client: Client;
+  /** Resolves once the gateway is ready, commands are registered and persisted jobs are restored. */
+  ready: Promise<void>;
+  /** Graceful stop: no new jobs, the running one gets the grace period, everything persisted, gateway closed. */
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
+  const log = options.log ?? defaultLogger;
+  const startedAt = Date.now();
+  // The model folder is read here too (cheap, JSON only) for the defaults; a broken folder fails before anything runs.
+  const folder = await loadModelFolder(config.modelDir);
+  const db = openDatabase(config.dataDir);
+  let engine: GenerationEngine;
+  try {
+    engine =
+      options.engine ??
+      (await WorkerEngine.start(
+        { modelDir: config.modelDir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, intraOpThreads: config.intraOpThreads },
+        { idleReleaseMs: config.idleReleaseMs, log: (message) => log.info({ worker: true }, message) },
+      ));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const info = engine.info;
+  log.info({ model: info?.modelName, provider: info?.provider, attention: info?.attention }, 'model loaded');
+
+  const jobStore = new JobStore<JobParams, JobResult>(db);
+  const generations = new GenerationStore(db);
+  const moderation = new ModerationService(db, { globalLimits: { maxSteps: config.maxSteps, maxPixels: config.maxPixels, maxImagesPerJob: config.maxImagesPerJob } });
+  const jobs = new JobService({
+    store: jobStore,
+    engine,
+    dataDir: config.dataDir,
+    concurrency: config.queueConcurrency,
+    maxQueued: config.maxQueue,
+    maxPerUser: config.maxJobsPerUser,
+    timeoutMs: config.jobTimeoutMs,
+    upscaleModel: config.upscaleModel,
+    software: SOFTWARE,
+    log: (message, fields) => log.info(fields ?? {}, message),
+  });
+  const client = createClient(config);
+  const delivery = new Delivery({ rest: client.rest, jobs, generations, moderation, log, progressIntervalMs: config.progressIntervalMs });
+  delivery.attach();
+
+  const ctx: BotContext = {
+    config,
+    log,
+    client,
+    db,
+    jobs,
+    delivery,
+    moderation,
+    generations,
+    defaults: modelDefaults(folder.defaults, info?.defaultSampler ?? 'pndm'),
+    startedAt,
+  };
+  const router = new Router(commands, componentHandlers, messageHandlers, () => ctx);
+  client.on(Events.InteractionCreate, (interaction) => void router.onInteraction(interaction));
+  client.on(Events.MessageCreate, (message) => void router.onMessage(message));
+  client.on(Events.Error, (err) => log.error({ err: err.message }, 'discord client error'));
+  client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'gateway disconnected'));
+  client.on(Events.ShardResume, () => log.info('gateway resumed'));
+
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once(Events.ClientReady, async (c) => {
+      try {
+        const count = await registerCommands(client.rest, c.application.id, commands, config.devGuildId);
+        log.info({ user: c.user.tag, commands: count, guild: config.devGuildId ?? 'global' }, 'connected to Discord');
+        for (const hook of startHooks) await hook(ctx);
+        const restored = jobs.start();
+        if (restored.restored || restored.redeliveries) log.info(restored, 'resumed persisted jobs');
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+  // Failing to log in (bad token, no network) is fatal at start: say so clearly.
+  await client.login(config.discordToken).catch(async (err: Error) => {
+    await engine.close();
+    db.close();
+    throw new Error(`could not log in to Discord: ${err.message}`);
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop requested'): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'shutting down');
+      await jobs.shutdown(config.shutdownGraceMs);
+      await delivery.settle(5000);
+      await client.destroy();
+      db.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { ctx, client, ready, stop };
+}

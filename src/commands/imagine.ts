@@ -1,0 +1,96 @@
+// /imagine: text to image, or image to image when an attachment is given.
+import { ApplicationCommandOptionType, ApplicationCommandType, InteractionContextType, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext, SlashCommand } from '../bot/types.ts';
+import { SAMPLER_NAMES } from '../config.ts';
+import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH, MAX_SEED } from '../discord/requests.ts';
+import { fetchInitImage, saveInitImage } from '../discord/initImages.ts';
+import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
+
+const SAMPLER_LABELS: Record<string, string> = {
+  pndm: 'PLMS / PNDM',
+  ddim: 'DDIM',
+  euler: 'Euler',
+  'euler-a': 'Euler ancestral',
+  'dpmpp-2m': 'DPM++ 2M',
+  'dpmpp-2m-karras': 'DPM++ 2M Karras',
+  lcm: 'LCM (for LCM models)',
+};
+
+export const imagine: SlashCommand = {
+  kind: 'slash',
+  data: {
+    type: ApplicationCommandType.ChatInput,
+    name: 'imagine',
+    description: 'Turn a prompt into an image (attach an image to start from it)',
+    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+    options: [
+      { type: ApplicationCommandOptionType.String, name: 'prompt', description: 'What to draw, e.g. "a lighthouse at dusk, oil painting"', required: true, max_length: MAX_PROMPT_LENGTH },
+      { type: ApplicationCommandOptionType.String, name: 'negative', description: 'What to keep out of the image, e.g. "blurry, text"', max_length: MAX_PROMPT_LENGTH },
+      { type: ApplicationCommandOptionType.Integer, name: 'seed', description: 'Same seed + same settings = same image (random if empty)', min_value: 0, max_value: MAX_SEED },
+      { type: ApplicationCommandOptionType.Integer, name: 'steps', description: 'Denoising steps: more is slower and often finer (model default if empty)', min_value: 1, max_value: 150 },
+      { type: ApplicationCommandOptionType.Number, name: 'guidance', description: 'How closely to follow the prompt (CFG scale; 1 = off)', min_value: 0, max_value: 30 },
+      { type: ApplicationCommandOptionType.String, name: 'sampler', description: 'The scheduler that removes noise step by step', choices: SAMPLER_NAMES.map((name) => ({ name: SAMPLER_LABELS[name] ?? name, value: name })) },
+      { type: ApplicationCommandOptionType.Integer, name: 'width', description: 'Width in pixels, a multiple of 64 (model default if empty)', min_value: 64, max_value: 2048 },
+      { type: ApplicationCommandOptionType.Integer, name: 'height', description: 'Height in pixels, a multiple of 64 (model default if empty)', min_value: 64, max_value: 2048 },
+      { type: ApplicationCommandOptionType.Integer, name: 'count', description: 'How many images (1-4), seeds seed, seed+1, ...', min_value: 1, max_value: 4 },
+      { type: ApplicationCommandOptionType.Attachment, name: 'image', description: 'Start from this image (img2img)' },
+      { type: ApplicationCommandOptionType.Number, name: 'strength', description: 'img2img: how much to change the image (0.1 subtle - 1 all new; default 0.8)', min_value: 0.01, max_value: 1 },
+    ],
+  },
+  async execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
+    const o = interaction.options;
+    const attachment = o.getAttachment('image');
+    const ageRestricted = channelIsAgeRestricted(interaction);
+    let params;
+    try {
+      params = buildParams(
+        {
+          prompt: o.getString('prompt', true),
+          negative: o.getString('negative'),
+          seed: o.getInteger('seed'),
+          steps: o.getInteger('steps'),
+          guidance: o.getNumber('guidance'),
+          sampler: o.getString('sampler'),
+          width: o.getInteger('width'),
+          height: o.getInteger('height'),
+          count: o.getInteger('count'),
+          strength: o.getNumber('strength'),
+        },
+        ctx.defaults,
+        effectiveLimits(ctx, interaction.guildId),
+        { action: 'imagine', kind: attachment ? 'img2img' : 'txt2img', channel: { ageRestricted, uploadLimit: uploadLimitOf(interaction, ctx.config) } },
+      );
+      if (!attachment && o.getNumber('strength') !== null) throw new RequestError('strength only applies when you attach an image to start from.');
+    } catch (err) {
+      if (err instanceof RequestError) return replyEphemeral(interaction, err.message);
+      throw err;
+    }
+    const gate = await checkRequest(ctx, { userId: interaction.user.id, guildId: interaction.guildId, channelId: interaction.channelId, channelAgeRestricted: ageRestricted }, params.prompt, params.negativePrompt || undefined);
+    if (!gate.ok) return replyEphemeral(interaction, gate.message);
+
+    const jobId = ctx.jobs.newJobId();
+    let note: string | undefined;
+    if (attachment) {
+      // Downloading and decoding can take a while: acknowledge first.
+      await interaction.deferReply();
+      try {
+        const explicitSize = o.getInteger('width') !== null || o.getInteger('height') !== null;
+        const init = await fetchInitImage(ctx, attachment.url, explicitSize ? { width: params.width, height: params.height } : {});
+        params.width = init.image.width;
+        params.height = init.image.height;
+        params.initImagePath = await saveInitImage(ctx.jobs.jobDir(jobId), init.image);
+        if (init.notes.length) note = init.notes.join(' ');
+      } catch (err) {
+        if (err instanceof RequestError) return replyEphemeral(interaction, err.message);
+        throw err;
+      }
+    }
+    await startInteractionJob(ctx, interaction, params, jobId, note);
+  },
+};
+
+/** NSFW (age-restricted) channels; DMs count as not. */
+export function channelIsAgeRestricted(interaction: { channel: unknown }): boolean {
+  const channel = interaction.channel as { nsfw?: boolean } | null;
+  return Boolean(channel && 'nsfw' in channel && channel.nsfw);
+}

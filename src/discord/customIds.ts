@@ -1,0 +1,40 @@
+// Component custom_ids carry the job id, so buttons keep working after a restart: everything else is in SQLite.
+// Format: `img:<action>:<jobId>[:<index>]` (well under Discord's 100-character limit with a UUID).
+export const JOB_ACTIONS = ['cancel', 'reroll', 'vary', 'upscale', 'remix', 'delete'] as const;
+export type JobButtonAction = (typeof JOB_ACTIONS)[number];
+
+export interface JobButtonId {
+  action: JobButtonAction;
+  jobId: string;
+  /** 0-based image index (vary, upscale). */
+  index?: number;
+}
+
+const PREFIX = 'img';
+
+export function jobButtonId(action: JobButtonAction, jobId: string, index?: number): string {
+  return index === undefined ? `${PREFIX}:${action}:${jobId}` : `${PREFIX}:${action}:${jobId}:${index}`;
+}
+
+export function parseJobButtonId(customId: string): JobButtonId | undefined {
+  const parts = customId.split(':');
+  if (parts[0] !== PREFIX || parts.length < 3 || parts.length > 4) return undefined;
+  const action = parts[1] as JobButtonAction;
+  if (!JOB_ACTIONS.includes(action)) return undefined;
+  const jobId = parts[2];
+  if (!/^[0-9a-f-]{8,64}$/i.test(jobId)) return undefined;
+  if (parts.length === 3) return { action, jobId };
+  const index = Number(parts[3]);
+  if (!Number.isInteger(index) || index < 0 || index > 3) return undefined;
+  return { action, jobId, index };
+}
+
+/** Modal ids: `modal:<kind>:<ref>` where ref is a job id (remix) or a message id (reimagine). */
+export function modalId(kind: string, ref: string): string {
+  return `modal:${kind}:${ref}`;
+}
+
+export function parseModalId(customId: string): { kind: string; ref: string } | undefined {
+  const match = /^modal:([a-z-]+):([0-9a-zA-Z-]{1,80})$/.exec(customId);
+  return match ? { kind: match[1], ref: match[2] } : undefined;
+}

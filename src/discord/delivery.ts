@@ -1,0 +1,265 @@
+// Shows jobs in Discord: listens to the job service and keeps each job's message current (queue position, progress
+// with a preview, the result with its buttons, failure, cancel). Results are delivered exactly once: the database
+// claim decides who posts, and a post that fails is retried with backoff before the job is given up.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { REST } from 'discord.js';
+import type { Logger } from '../log.ts';
+import type { JobRow, JobService } from '../jobs/service.ts';
+import type { ModerationService, Verdict } from '../moderation/index.ts';
+import type { GenerationStore } from '../storage/index.ts';
+import { fitUpload } from '../pipeline/fitUpload.ts';
+import { JobMessage, isMissingPermission, type Upload } from './jobMessage.ts';
+import { ProgressReporter } from './progressReporter.ts';
+import { cancelledBody, failedBody, progressBody, queuedBody, resultBody, type ResultFileView } from './render.ts';
+import type { Requester } from './requests.ts';
+
+export interface DeliveryOptions {
+  rest: REST;
+  jobs: JobService;
+  generations: GenerationStore;
+  moderation: ModerationService;
+  log: Logger;
+  progressIntervalMs: number;
+  /** Delivery retries before a job is given up (default 5). */
+  maxAttempts?: number;
+  retryBaseMs?: number;
+}
+
+/** Moderation hooks, set by the moderation commands module (log channel entries). */
+export interface ModerationReporter {
+  blockedPrompt(who: Requester, prompt: string, negative: string | undefined, verdict: Verdict): Promise<void>;
+  flaggedImage(job: JobRow, action: 'withheld' | 'spoilered', messageLink: string | undefined): Promise<void>;
+}
+
+export class Delivery {
+  private readonly reporter: ProgressReporter;
+  private readonly messages = new Map<string, JobMessage>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Jobs whose message does not exist yet (the command is still replying): their updates wait for it. */
+  private readonly gates = new Map<string, Promise<void>>();
+  moderationReporter: ModerationReporter | undefined;
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.reporter = new ProgressReporter({
+      intervalMs: options.progressIntervalMs,
+      onError: (jobId, err) => options.log.warn({ jobId, err: String(err) }, 'progress edit failed'),
+    });
+  }
+
+  /** Subscribe to the job service. Call before jobs.start() so restored jobs are seen. */
+  attach(): void {
+    const { jobs, log } = this.options;
+    jobs.on('queued', ({ job, position, restored }) => {
+      if (restored) this.track(this.update(job, queuedBody(job.id, job.params, position, 'The bot restarted; your job is back in the queue.'), [], false));
+    });
+    jobs.on('positions', ({ changes }) => {
+      for (const change of changes) {
+        const job = jobs.get(change.jobId);
+        if (job) this.update(job, queuedBody(job.id, job.params, change.position), [], false);
+      }
+    });
+    jobs.on('started', ({ job }) => this.update(job, progressBody(job.id, job.params, { step: 0, total: job.params.steps, elapsedMs: 0 }, false), [], false));
+    jobs.on('progress', ({ jobId, progress }) => {
+      const job = jobs.get(jobId);
+      if (!job) return;
+      const files: Upload[] = progress.preview ? [{ name: 'preview.webp', data: progress.preview, contentType: 'image/webp' }] : [];
+      this.update(job, progressBody(jobId, job.params, progress, files.length > 0), files, false);
+    });
+    jobs.on('succeeded', ({ job }) => this.track(this.deliver(job)));
+    jobs.on('failed', ({ job, message, retrying }) => {
+      if (retrying) {
+        this.update(job, queuedBody(job.id, job.params, jobs.position(job.id), `⚠️ ${message} Trying once more.`), [], false);
+        return;
+      }
+      this.track(this.finish(job, failedBody(job.params, message)));
+    });
+    jobs.on('cancelled', ({ job }) => this.track(this.finish(job, cancelledBody(job.params))));
+    jobs.on('timed_out', ({ job }) => this.track(this.finish(job, cancelledBody(job.params, 'Stopped: it took longer than the time limit for one job.'))));
+    log.debug('delivery attached');
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.inflight.add(promise);
+    void promise.finally(() => this.inflight.delete(promise));
+  }
+
+  /** Waits for deliveries in progress (shutdown). */
+  async settle(timeoutMs: number): Promise<void> {
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+
+  /**
+   * Call before submitting a job whose message the caller is about to create (the interaction reply); updates wait
+   * until `ready(messageId)` is called (or `abandon()` when the job was refused).
+   */
+  expect(jobId: string): { ready: (messageId?: string) => void; abandon: () => void } {
+    let open!: () => void;
+    this.gates.set(jobId, new Promise<void>((resolve) => (open = resolve)));
+    return {
+      ready: (messageId) => {
+        const message = this.messages.get(jobId);
+        if (message && messageId) message.setMessageId(messageId);
+        this.gates.delete(jobId);
+        open();
+      },
+      abandon: () => {
+        this.gates.delete(jobId);
+        this.reporter.drop(jobId);
+        this.messages.delete(jobId);
+        open();
+      },
+    };
+  }
+
+  private async gate(jobId: string): Promise<void> {
+    await this.gates.get(jobId);
+  }
+
+  private messageFor(job: JobRow): JobMessage {
+    let message = this.messages.get(job.id);
+    if (!message) {
+      message = new JobMessage(this.options.rest, { ...job, replyTo: job.params.channel.replyToMessageId });
+      this.messages.set(job.id, message);
+    }
+    return message;
+  }
+
+  /** Throttled, coalesced progress-type update. */
+  private update(job: JobRow, body: Parameters<JobMessage['update']>[0], files: Upload[], final: false): Promise<void> {
+    void final;
+    const message = this.messageFor(job);
+    this.reporter.update(job.id, async () => {
+      await this.gate(job.id);
+      return message.update(body, files, { final: false });
+    });
+    return Promise.resolve();
+  }
+
+  /** The last word on a job that produced no images (failed, cancelled). */
+  private async finish(job: JobRow, body: Parameters<JobMessage['update']>[0]): Promise<void> {
+    const message = this.messageFor(job);
+    try {
+      await this.reporter.final(job.id, async () => {
+        await this.gate(job.id);
+        return message.update(body, [], { final: true, pingUserOnFallback: true });
+      });
+    } catch (err) {
+      this.logSendError(job, err, 'could not post the job outcome');
+    } finally {
+      this.messages.delete(job.id);
+    }
+  }
+
+  /** Posts a succeeded job's images, exactly once. */
+  async deliver(job: JobRow): Promise<void> {
+    const { jobs, log } = this.options;
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (!jobs.claimDelivery(job.id)) return; // someone else is delivering it, or it is done
+      try {
+        await this.post(job);
+        jobs.markDelivered(job.id);
+        this.messages.delete(job.id);
+        return;
+      } catch (err) {
+        jobs.releaseDelivery(job.id);
+        const permanent = isMissingPermission(err) || (err as { code?: string }).code === 'ENOENT';
+        this.logSendError(job, err, `delivery attempt ${attempt} failed`);
+        if (permanent || attempt === maxAttempts) {
+          jobs.abandonDelivery(job.id, err instanceof Error ? err.message : String(err));
+          log.error({ jobId: job.id }, 'job given up: its images could not be posted');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryBaseMs ?? 1000) * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async post(job: JobRow): Promise<void> {
+    const result = job.result;
+    if (!result) throw new Error(`job ${job.id} has no result`);
+    const limit = job.params.channel.uploadLimit;
+    const settings = job.guildId ? this.options.moderation.getSettings(job.guildId) : undefined;
+    const flaggedAction: 'post' | 'spoiler' | 'withhold' = job.params.channel.ageRestricted ? 'post' : settings?.spoilerFlaggedImages ? 'spoiler' : 'withhold';
+    const uploads: Upload[] = [];
+    const views: ResultFileView[] = [];
+    let withheld = 0;
+    let spoilered = 0;
+    const flagged = result.files.some((f) => f.nsfw);
+    // The grid first (it is the embed's picture), unless something in it must not be shown here.
+    if (result.gridPath && !(flagged && flaggedAction !== 'post')) {
+      const fitted = await fitUpload(await readFile(result.gridPath), limit);
+      uploads.push({ name: 'grid.png', data: fitted.bytes, contentType: 'image/png' });
+      views.push({ filename: 'grid.png' });
+    }
+    for (const [index, file] of result.files.entries()) {
+      if (file.nsfw && flaggedAction === 'withhold') {
+        withheld++;
+        continue;
+      }
+      const spoiler = file.nsfw && flaggedAction === 'spoiler';
+      if (spoiler) spoilered++;
+      const name = `${spoiler ? 'SPOILER_' : ''}${result.files.length > 1 ? `${index + 1}-` : ''}${file.seed}.png`;
+      const fitted = await fitUpload(await readFile(file.path), limit);
+      uploads.push({ name, data: fitted.bytes, contentType: 'image/png' });
+      views.push({ filename: name, spoiler });
+    }
+    const notes: string[] = [];
+    if (withheld) notes.push(`${withheld === result.files.length ? 'The image was' : `${withheld} image(s) were`} withheld: the safety checker flagged them, and this channel is not age-restricted.`);
+    if (spoilered) notes.push(`${spoilered} image(s) flagged by the safety checker are hidden behind a spoiler.`);
+    const body = resultBody(job.id, job.params, result, job.userId, views, notes.join(' ') || undefined);
+    const message = this.messageFor(job);
+    const outcome = await this.reporter.final(job.id, async () => {
+      await this.gate(job.id);
+      return message.update(body, uploads, { final: true, pingUserOnFallback: true });
+    });
+    const messageId = outcome?.messageId;
+    if (messageId && messageId !== job.messageId) this.options.jobs.setMessageId(job.id, messageId);
+    if (messageId && job.channelId) {
+      const link = `https://discord.com/channels/${job.guildId ?? '@me'}/${job.channelId}/${messageId}`;
+      this.options.generations.insertMany(
+        result.files.map((file, index) => ({
+          jobId: job.id,
+          guildId: job.guildId,
+          channelId: job.channelId!,
+          userId: job.userId,
+          messageId,
+          messageLink: link,
+          imageIndex: index,
+          prompt: job.params.prompt,
+          negativePrompt: job.params.negativePrompt || null,
+          seed: file.seed,
+          steps: job.params.steps,
+          sampler: result.sampler,
+          model: result.model,
+          width: file.width,
+          height: file.height,
+          filePath: file.path,
+        })),
+      );
+      if (flagged && flaggedAction !== 'post') {
+        await this.moderationReporter?.flaggedImage(job, flaggedAction === 'spoiler' ? 'spoilered' : 'withheld', link).catch((err) => this.options.log.warn({ jobId: job.id, err: String(err) }, 'could not log a flagged image'));
+      }
+    }
+  }
+
+  /** Called by the moderation gate when a prompt is refused. */
+  async reportBlockedPrompt(who: Requester, prompt: string, negative: string | undefined, verdict: Verdict): Promise<void> {
+    this.options.log.info({ userId: who.userId, guildId: who.guildId, rule: verdict.rule?.source, term: verdict.rule?.term }, 'prompt refused');
+    await this.moderationReporter?.blockedPrompt(who, prompt, negative, verdict).catch((err) => this.options.log.warn({ err: String(err) }, 'could not post to the moderation log'));
+  }
+
+  private logSendError(job: JobRow, err: unknown, what: string): void {
+    const detail = err instanceof Error ? err.message : String(err);
+    if (isMissingPermission(err)) {
+      this.options.log.warn({ jobId: job.id, channelId: job.channelId }, `${what}: the bot lacks permission in this channel (needs View Channel, Send Messages, Attach Files, Embed Links)`);
+    } else {
+      this.options.log.warn({ jobId: job.id, err: detail }, what);
+    }
+  }
+}
+
+export function fileLabel(path: string): string {
+  return basename(path);
+}

@@ -1,0 +1,68 @@
+// What a job is, as the bot persists it: everything needed to run it again after a restart and to deliver it to
+// the right place. No Discord objects here, only ids.
+import type { SamplerName } from '../pipeline/schedulers/types.ts';
+
+/** How the job came to be; buttons and menus set it so the result can say "Variation of …". */
+export type JobAction = 'imagine' | 'reroll' | 'vary' | 'remix' | 'upscale' | 'reimagine' | 'reply';
+
+export interface JobParams {
+  kind: 'txt2img' | 'img2img' | 'upscale';
+  action: JobAction;
+  prompt: string;
+  negativePrompt: string;
+  seed: number;
+  steps: number;
+  guidance: number;
+  /** Undefined: the model folder's default. */
+  sampler?: SamplerName;
+  width: number;
+  height: number;
+  count: number;
+  /** img2img strength in (0, 1]. */
+  strength?: number;
+  /** img2img: the init image, saved under DATA_DIR when the job was accepted (so a restart can run it). */
+  initImagePath?: string;
+  /** upscale: the PNG to enlarge and the factor. */
+  upscale?: { sourcePath: string; factor: 2 | 4; sourceIndex: number };
+  /** The job this one derives from (reroll, vary, remix, upscale). */
+  parentJobId?: string;
+  /** Which image of the parent (vary, upscale). */
+  parentIndex?: number;
+  /** Channel facts captured at submission: where the result may go and how. */
+  channel: {
+    ageRestricted: boolean;
+    /** The guild's per-file upload limit in bytes, from the interaction. */
+    uploadLimit: number;
+    /** A message-created job answers as a reply to this message. */
+    replyToMessageId?: string;
+  };
+}
+
+export interface JobResultFile {
+  path: string;
+  seed: number;
+  nsfw: boolean;
+  width: number;
+  height: number;
+}
+
+export interface JobResult {
+  files: JobResultFile[];
+  /** count > 1: the grid PNG shown first. */
+  gridPath?: string;
+  sampler: SamplerName;
+  model: string;
+  stepsRun: number;
+  promptTruncated: boolean;
+  elapsedMs: number;
+  /** Upscale jobs: how it was done (onnx model or lanczos). */
+  upscaleMethod?: string;
+}
+
+/** What progress subscribers get (a preview already encoded small for Discord). */
+export interface JobProgress {
+  step: number;
+  total: number;
+  elapsedMs: number;
+  preview?: Uint8Array;
+}
