@@ -1,0 +1,170 @@
+// The benchmark suite: `npm run bench [-- <parts...>] [--quick] [--threads N] [--out file]`.
+// Parts (default: all):
+//   tiny        the test models (tiny-sd15, tiny-sd15-fp16, tiny-sd2-v, tiny-lcm): per-step time, JS share, peak RSS
+//   synthetic   a UNet with SD 1.5's first-level compute at 512x512, attention auto vs off, each in its own process
+//   eventloop   the requesting process's event-loop delay, generating in-process vs through PipelineWorker
+//   pipeline    = tiny + synthetic + eventloop
+//   attention   bench/attention.ts (attention modes on a UNet-like graph)
+//   moderation  bench/moderation.ts (prompt matcher speed)
+// Every pipeline case runs in a fresh process, so peak RSS is per case. Numbers are compared as ratios within one
+// run only: the machine (and whatever else runs on it) changes between runs. Results: bench/results/latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureTestModels } from '../test/fixtures/models.ts';
+import { runScript, type ChildOutput } from './childProcess.ts';
+import type { EventLoopCaseResult } from './eventLoopCase.ts';
+import { toArgv, type PipelineCaseArgs, type PipelineCaseResult } from './pipelineCase.ts';
+import { compareAttention, compareEventLoop, eventLoopTable, pipelineRow, pipelineTable, type AttentionComparison, type PipelineRow } from './summary.ts';
+import { syntheticModelFolder } from './syntheticModel.ts';
+import { SD15_FIRST_LEVEL, syntheticUnetParams } from './syntheticUnet.ts';
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'moderation'] as const;
+type Part = (typeof PARTS)[number];
+const TINY_MODELS = ['tiny-sd15', 'tiny-sd15-fp16', 'tiny-sd2-v', 'tiny-lcm'] as const;
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '2' },
+    out: { type: 'string', default: here('./results/latest.json') },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (opts.help) {
+  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|moderation ...] [--quick] [--threads N] [--out file]');
+  process.exit(0);
+}
+
+function selectedParts(words: string[]): Set<Part> {
+  if (words.length === 0) return new Set(PARTS);
+  const parts = new Set<Part>();
+  for (const w of words) {
+    if (w === 'pipeline') ['tiny', 'synthetic', 'eventloop'].forEach((p) => parts.add(p as Part));
+    else if ((PARTS as readonly string[]).includes(w)) parts.add(w as Part);
+    else throw new Error(`unknown part "${w}"; expected one of ${[...PARTS, 'pipeline'].join(', ')}`);
+  }
+  return parts;
+}
+
+const parts = selectedParts(positionals);
+const quick = opts.quick!;
+const threads = Number(opts.threads);
+// Sizes: the default keeps the whole suite within ~5 minutes on 2 cores; --quick is a smoke run of every part.
+const SIZES = quick
+  ? { tiny: { size: 128, steps: 4, warmup: 2 }, synthetic: { size: 256, steps: 3, warmup: 1 }, eventloop: { size: 256, steps: 2 }, attentionArgs: ['--runs', '1', '--modes', 'off,auto'], moderationPrompts: '100' }
+  : { tiny: { size: 256, steps: 8, warmup: 3 }, synthetic: { size: 512, steps: 4, warmup: 2 }, eventloop: { size: 512, steps: 3 }, attentionArgs: ['--runs', '2', '--modes', 'off,auto,max,flash'], moderationPrompts: '300' };
+
+function fail(what: string, out: ChildOutput): never {
+  throw new Error(`${what} failed (exit ${out.status}):\n${out.stderr.slice(-4000)}`);
+}
+
+async function pipelineCase(label: string, args: PipelineCaseArgs): Promise<PipelineRow & { raw: PipelineCaseResult }> {
+  process.stdout.write(`  ${label} ... `);
+  const out = await runScript(here('./pipelineCase.ts'), toArgv(args));
+  if (!out.result) fail(label, out);
+  const raw = out.result as PipelineCaseResult;
+  const row = pipelineRow(label, raw);
+  console.log(`${row.stepMedianMs.toFixed(1)} ms/step, ${row.outsideOrtStepsPct.toFixed(2)}% outside ORT, peak RSS ${row.peakRssMb.toFixed(0)} MB`);
+  return { ...row, raw };
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const report: Record<string, unknown> = {
+    startedAt: started.toISOString(),
+    quick,
+    parts: [...parts],
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` },
+    intraOpThreads: threads,
+  };
+  const rows: (PipelineRow & { raw: PipelineCaseResult })[] = [];
+  const summary: string[] = [];
+  let attentionComparison: AttentionComparison | undefined;
+  let eventLoop: EventLoopCaseResult[] | undefined;
+
+  if (parts.has('tiny')) {
+    const root = await ensureTestModels();
+    const { size, steps, warmup } = SIZES.tiny;
+    console.log(`\n[tiny] test models at ${size}x${size}, ${steps} steps (after a ${warmup}-step warm-up generation), guidance 7.5`);
+    for (const name of TINY_MODELS) {
+      rows.push(await pipelineCase(name, { model: join(root, name), attention: 'auto', width: size, height: size, steps, guidance: 7.5, count: 1, threads, warmup }));
+    }
+  }
+
+  let syntheticDir: string | undefined;
+  if (parts.has('synthetic') || parts.has('eventloop')) {
+    const t = performance.now();
+    syntheticDir = await syntheticModelFolder(SD15_FIRST_LEVEL);
+    report.syntheticUnet = { spec: SD15_FIRST_LEVEL, params: syntheticUnetParams(SD15_FIRST_LEVEL), folder: syntheticDir, buildMs: performance.now() - t };
+  }
+
+  if (parts.has('synthetic')) {
+    const { size, steps, warmup } = SIZES.synthetic;
+    console.log(`\n[synthetic] SD 1.5 first-level UNet (${SD15_FIRST_LEVEL.channels} ch, ${SD15_FIRST_LEVEL.heads} heads, ~${(syntheticUnetParams(SD15_FIRST_LEVEL) / 1e6).toFixed(1)}M weights) at ${size}x${size}, guidance 7.5, ${steps} steps after a ${warmup}-step warm-up`);
+    const byMode: Record<string, PipelineRow> = {};
+    for (const attention of ['auto', 'off']) {
+      const row = await pipelineCase(`synthetic-sd15 ${attention}`, { model: syntheticDir!, attention, width: size, height: size, steps, guidance: 7.5, count: 1, threads, warmup });
+      rows.push(row);
+      byMode[attention] = row;
+    }
+    attentionComparison = compareAttention(byMode.auto, byMode.off);
+  }
+
+  if (rows.length) {
+    summary.push('Pipeline (CPU, in-process; per-step numbers over the timed generation; "JS/step" = step wall time minus ONNX Runtime time)', pipelineTable(rows));
+    if (attentionComparison) summary.push(`Attention on the synthetic UNet: ${attentionComparison.text}`);
+    report.pipeline = rows.map(({ raw, ...row }) => ({ ...row, raw }));
+    if (attentionComparison) report.attentionOnSyntheticUnet = attentionComparison;
+  }
+
+  if (parts.has('eventloop')) {
+    const { size, steps } = SIZES.eventloop;
+    console.log(`\n[eventloop] synthetic UNet at ${size}x${size}, ${steps} steps, attention auto: in-process vs PipelineWorker`);
+    eventLoop = [];
+    for (const mode of ['in-process', 'worker']) {
+      process.stdout.write(`  ${mode} ... `);
+      const out = await runScript(here('./eventLoopCase.ts'), ['--mode', mode, '--model', syntheticDir!, '--width', String(size), '--height', String(size), '--steps', String(steps), '--threads', String(threads)]);
+      if (!out.result) fail(`event loop (${mode})`, out);
+      const r = out.result as EventLoopCaseResult;
+      console.log(`max delay ${r.delay.max.toFixed(0)} ms over ${r.generationMs.toFixed(0)} ms`);
+      eventLoop.push(r);
+    }
+    summary.push('Event loop of the requesting process while one generation runs', eventLoopTable(eventLoop), compareEventLoop(eventLoop[0], eventLoop[1]));
+    report.eventLoop = { cases: eventLoop, comparison: compareEventLoop(eventLoop[0], eventLoop[1]) };
+  }
+
+  if (parts.has('attention')) {
+    console.log(`\n[attention] npx tsx bench/attention.ts ${SIZES.attentionArgs.join(' ')}`);
+    const out = await runScript(here('./attention.ts'), [...SIZES.attentionArgs, '--threads', String(threads)], { echo: true });
+    if (out.status !== 0) fail('bench/attention.ts', out);
+    report.attention = { args: SIZES.attentionArgs, output: out.stdout };
+    const tableStart = out.stdout.indexOf('\nmode ');
+    if (tableStart >= 0) summary.push('Attention modes on the UNet-like graph (bench/attention.ts)', out.stdout.slice(tableStart + 1).split('\n\n')[0]);
+  }
+
+  if (parts.has('moderation')) {
+    console.log(`\n[moderation] npx tsx bench/moderation.ts ${SIZES.moderationPrompts}`);
+    const out = await runScript(here('./moderation.ts'), [SIZES.moderationPrompts], { echo: true });
+    if (out.status !== 0) fail('bench/moderation.ts', out);
+    report.moderation = { output: out.stdout };
+    const lines = out.stdout.split('\n').filter((l) => /^(terms|check, second pass)/.test(l));
+    summary.push('Moderation (bench/moderation.ts)', lines.join('\n'));
+  }
+
+  report.durationS = (Date.now() - started.getTime()) / 1000;
+  report.summary = summary.join('\n\n');
+  mkdirSync(dirname(opts.out!), { recursive: true });
+  writeFileSync(opts.out!, `${JSON.stringify(report, null, 2)}\n`);
+
+  console.log(`\n${'='.repeat(100)}\nSUMMARY (${quick ? 'quick' : 'default'} sizes, ${threads} intra-op threads, ${cpus().length} cores; compare ratios within this run only)\n`);
+  console.log(summary.join('\n\n'));
+  console.log(`\n${report.durationS} s in all; results written to ${opts.out}`);
+}
+
+await main();
