@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { imagineDefaultsSchema } from '../pipeline/modelFolder.ts';
+import { errorText } from '../models/downloadFile.ts';
 import { FetchError, fetchModel, folderNameForRepo } from '../models/fetch.ts';
 import { listInstalled } from '../models/installed.ts';
 import { exportCommand, findPreset, PRESETS, type Preset, type PresetSource } from '../models/presets.ts';
@@ -220,8 +221,12 @@ export async function runModelsCli(argv: readonly string[], io: CliIo): Promise<
       return EXIT.failed;
     }
     // Hub errors (HTTP status, repo not found, gated repo without a token) carry a useful message; never a token.
-    const message = err instanceof Error ? err.message : String(err);
-    const hint = /401|403|gated|Unauthorized|restricted/i.test(message) ? ' (a gated or private repo: accept its terms on the hub and set HF_TOKEN)' : '';
+    const message = errorText(err);
+    const hint = /401|403|gated|Unauthorized|restricted/i.test(message)
+      ? ' (a gated or private repo: accept its terms on the hub and set HF_TOKEN)'
+      : /fetch failed|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(message)
+        ? ` (cannot reach ${io.env.HF_ENDPOINT?.trim() || 'https://huggingface.co'}: check the network, a proxy, or HF_ENDPOINT)`
+        : '';
     io.err(`models: ${message}${hint}`);
     return EXIT.failed;
   }

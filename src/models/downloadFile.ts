@@ -28,6 +28,14 @@ export class DownloadFailedError extends Error {
 
 export const PARTIAL_SUFFIX = '.partial';
 
+/** An error's message with its cause: undici reports network failures as "fetch failed" and puts the reason below. */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as (Error & { code?: string }) | undefined;
+  const detail = cause instanceof Error ? `${cause.code ? `${cause.code}: ` : ''}${cause.message}` : undefined;
+  return detail && !err.message.includes(detail) ? `${err.message} (${detail})` : err.message;
+}
+
 async function sizeOf(path: string): Promise<number | undefined> {
   try {
     return (await stat(path)).size;
@@ -103,8 +111,7 @@ export async function downloadVerified({ repo, file, dest, access, progress }: D
       progress.done('interrupted');
       // a server that ignored Range appended a whole copy: that partial cannot be resumed
       if (err instanceof DownloadFailedError) await unlink(partial).catch(() => {});
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new DownloadFailedError(`${file.repoPath}: download interrupted (${reason})`, { cause: err });
+      throw new DownloadFailedError(`${file.repoPath}: download interrupted (${errorText(err)})`, { cause: err });
     }
   }
 

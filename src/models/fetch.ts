@@ -8,7 +8,7 @@
 import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { imagineDefaultsSchema, type ImagineDefaults } from '../pipeline/modelFolder.ts';
-import { ChecksumError, downloadVerified } from './downloadFile.ts';
+import { ChecksumError, downloadVerified, errorText } from './downloadFile.ts';
 import { silentProgress, type ProgressSink } from './progress.ts';
 import type { PresetSource } from './presets.ts';
 import { describeUnusable, listRepo, selectFiles, type HubAccess, type RemoteFile } from './repoFiles.ts';
@@ -140,8 +140,7 @@ export async function fetchModel(options: FetchOptions): Promise<FetchResult> {
         await rm(staging, { recursive: true, force: true });
         throw new FetchError(`${err.message}. Nothing was installed; the download was discarded. If it happens again, the repo changed during the download or a proxy altered it.`);
       }
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new FetchError(`${reason}\nThe files downloaded so far are kept in ${staging}; run the same command again to resume.`);
+      throw new FetchError(`${errorText(err)}\nThe files downloaded so far are kept in ${staging}; run the same command again to resume.`);
     }
   }
 
