@@ -1,0 +1,52 @@
+// Progress events: one per denoising step, counting 1..n of n, with previews only when asked for.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { StableDiffusionPipeline } from '../../src/pipeline/pipeline.ts';
+import type { ProgressEvent } from '../../src/pipeline/types.ts';
+import { loadTestPipeline, request } from './helpers.ts';
+
+describe('progress events', () => {
+  let pipeline: StableDiffusionPipeline;
+  before(async () => {
+    pipeline = await loadTestPipeline('tiny-sd15');
+  });
+  after(() => pipeline.dispose());
+
+  async function collect(overrides: Parameters<typeof request>[0]) {
+    const events: ProgressEvent[] = [];
+    const result = await pipeline.generate(request(overrides), { onProgress: (e) => events.push(e) });
+    return { events, result };
+  }
+
+  test('one event per step, steps 1..n of n, elapsed time non-decreasing, no previews by default', async () => {
+    const { events, result } = await collect({ sampler: 'ddim', steps: 6 });
+    assert.equal(result.stepsRun, 6);
+    assert.deepEqual(events.map((e) => e.step), [1, 2, 3, 4, 5, 6]);
+    assert.ok(events.every((e) => e.total === 6));
+    assert.ok(events.every((e, i) => i === 0 || e.elapsedMs >= events[i - 1].elapsedMs));
+    assert.ok(events.every((e) => e.preview === undefined));
+  });
+
+  test('previewEvery k: a preview at every k-th step except the last (the final image follows)', async () => {
+    const { events } = await collect({ sampler: 'euler', steps: 7, previewEvery: 2, width: 128, height: 64 });
+    assert.deepEqual(events.filter((e) => e.preview).map((e) => e.step), [2, 4, 6]);
+    for (const e of events) {
+      if (!e.preview) continue;
+      // Latent resolution: image / 8.
+      assert.equal(e.preview.width, 16);
+      assert.equal(e.preview.height, 8);
+      assert.equal(e.preview.data.length, 16 * 8 * 3);
+      assert.ok(new Set(e.preview.data).size > 1, 'the preview is not blank');
+    }
+    const every = await collect({ sampler: 'euler', steps: 3, previewEvery: 1 });
+    assert.deepEqual(every.events.filter((e) => e.preview).map((e) => e.step), [1, 2]);
+  });
+
+  test('previews show the image converging: the last preview is closer to the next-to-last than the first', async () => {
+    const { events } = await collect({ sampler: 'ddim', steps: 8, previewEvery: 1 });
+    const previews = events.filter((e) => e.preview).map((e) => e.preview!.data);
+    const dist = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0);
+    const last = previews.length - 1;
+    assert.ok(dist(previews[last], previews[last - 1]) <= dist(previews[last], previews[0]));
+  });
+});
