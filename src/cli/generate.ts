@@ -12,6 +12,7 @@
 import { randomInt } from 'node:crypto';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadInitImage, InitImageError } from '../pipeline/initImage.ts';
 import { loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline/modelFolder.ts';
 import { formatParameters } from '../pipeline/parameters.ts';
@@ -225,6 +226,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 // Run only as a script, so tests can import buildRequest and friends.
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/cli/generate.ts')) {
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -75,7 +75,7 @@ function buildCommand(): Command {
     .description('Generate images with a local Stable Diffusion ONNX model and write them as PNG files (paths printed on stdout).')
     .requiredOption('--model <dir>', 'model folder in the diffusers/optimum ONNX layout')
     .requiredOption('--prompt <text>', 'what to draw')
-    .requiredOption('--out <file.png>', 'output file; with --count N > 1, FILE-1.png ... FILE-N.png are written instead')
+    .requiredOption('--out <file.png>', 'output file (missing folders are created, an existing file replaced); with --count N > 1, FILE-1.png ... FILE-N.png instead')
     .option('--negative <text>', 'negative prompt')
     .option('--seed <n>', 'seed (default: random; written into the PNG parameters)', integer('seed'))
     .option('--steps <n>', "denoising steps (default: the model's imagine.json, else 30)", integer('steps'))
