@@ -2,7 +2,8 @@
 // job that was in it (the caller decides whether to retry); the next job gets a fresh process.
 import { EventEmitter } from 'node:events';
 import type { PipelineInfo } from '../pipeline/pipeline.ts';
-import type { GenerateRequest, PipelineOptions, ProgressEvent } from '../pipeline/types.ts';
+import type { GenerateRequest, PipelineOptions, ProgressEvent, RgbImage } from '../pipeline/types.ts';
+import type { UpscaleResult } from '../pipeline/upscale.ts';
 import { PipelineWorker, WorkerCrashedError, type WorkerResult } from '../pipeline/worker/client.ts';
 
 export interface GenerateHooks {
@@ -14,6 +15,8 @@ export interface GenerateHooks {
 export interface GenerationEngine {
   readonly info: PipelineInfo | undefined;
   generate(request: GenerateRequest, hooks?: GenerateHooks): Promise<WorkerResult>;
+  /** Super-resolution with an ONNX model, off the bot's thread. Engines without it: the caller uses Lanczos. */
+  upscale?(image: RgbImage, factor: 2 | 4, modelPath: string): Promise<UpscaleResult>;
   /** Mean seconds per denoising step over recent jobs, for /status and ETAs. */
   secondsPerStep(): number | undefined;
   close(): Promise<void>;
@@ -90,6 +93,16 @@ export class WorkerEngine extends EventEmitter implements GenerationEngine {
       this.crashes = 0;
       if (result.stepsRun > 0) this.recordStepTime((performance.now() - started) / 1000 / result.stepsRun);
       return result;
+    } catch (err) {
+      if (err instanceof WorkerCrashedError) this.worker = undefined;
+      throw err;
+    }
+  }
+
+  async upscale(image: RgbImage, factor: 2 | 4, modelPath: string): Promise<UpscaleResult> {
+    const worker = await this.ensureWorker();
+    try {
+      return await worker.upscale(image, factor, modelPath);
     } catch (err) {
       if (err instanceof WorkerCrashedError) this.worker = undefined;
       throw err;

@@ -280,7 +280,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const image = await readRgb(source.sourcePath);
     if (signal.aborted) throw new GenerationCancelledError();
     const started = performance.now();
-    const done = await upscale(image, source.factor, { modelPath: this.options.upscaleModel });
+    // An ONNX upscaler blocks its thread like any model, so it runs in the inference process; Lanczos (sharp, on
+    // libuv's pool) is fine here.
+    const engine = this.options.engine;
+    const done = this.options.upscaleModel && engine.upscale ? await engine.upscale(image, source.factor, this.options.upscaleModel) : await upscale(image, source.factor);
     const dir = this.jobDir(jobId);
     await mkdir(dir, { recursive: true });
     const parameters = readPngParameters(bytes);

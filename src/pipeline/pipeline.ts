@@ -14,7 +14,7 @@ import { decodeLatents, encodeImage } from './vae.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
 import { prepareUnet } from './attention/index.ts';
-import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName } from './types.ts';
+import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
 export class GenerationCancelledError extends Error {
   override name = 'AbortError';
@@ -115,6 +115,7 @@ export class StableDiffusionPipeline {
   private lastTimings: RunTimings = { totalMs: 0, onnxMs: 0, steps: 0 };
   private actualProvider: ProviderName;
   private attentionNote = 'not loaded yet';
+  private previewFailed = false;
 
   private constructor(
     readonly options: PipelineOptions,
@@ -158,6 +159,26 @@ export class StableDiffusionPipeline {
       pipeline.actualProvider = pool.provider ?? options.provider;
     }
     return pipeline;
+  }
+
+  /**
+   * A cheap picture of the current x0 estimate (first image): the folder's TAESD decoder when it has one (a few
+   * milliseconds, close to the final colours), else a linear latent-to-RGB map. Low-memory mode keeps to the linear
+   * map so that no extra model is resident.
+   */
+  private async preview(x0: Float32Array, dims: [number, number, number, number], lowMemory: boolean): Promise<RgbImage> {
+    if (!lowMemory && this.pool.has('previewDecoder') && !this.previewFailed) {
+      try {
+        const [, channels, lh, lw] = dims;
+        const first = x0.subarray(0, channels * lh * lw).map((v) => v / this.folder.previewScalingFactor);
+        return await decodeLatents(await this.pool.get('previewDecoder'), first, [1, channels, lh, lw]);
+      } catch (err) {
+        // A broken preview decoder must not fail the job: fall back for the rest of this process's life.
+        this.previewFailed = true;
+        this.log(`preview decoder failed (${err instanceof Error ? err.message : String(err)}); using linear previews`);
+      }
+    }
+    return latentPreview(x0, dims);
   }
 
   get info(): PipelineInfo {
@@ -269,7 +290,7 @@ export class StableDiffusionPipeline {
       latents = out.prevSample;
       const event: ProgressEvent = { step: i + 1, total, elapsedMs: performance.now() - started };
       if (previewEvery > 0 && ((i + 1) % previewEvery === 0 || i + 1 === total) && i + 1 < total) {
-        event.preview = latentPreview(out.predOriginalSample ?? latents, [count, channels, lh, lw]);
+        event.preview = await this.preview(out.predOriginalSample ?? latents, [count, channels, lh, lw], lowMemory);
       }
       onProgress?.(event);
       // Let cancel messages and timers in (ONNX runs block the thread; this is the only gap between steps).

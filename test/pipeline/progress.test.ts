@@ -33,9 +33,10 @@ describe('progress events', () => {
     for (const e of events) {
       if (!e.preview) continue;
       // Latent resolution: image / 8.
-      assert.equal(e.preview.width, 16);
-      assert.equal(e.preview.height, 8);
-      assert.equal(e.preview.data.length, 16 * 8 * 3);
+      // tiny-sd15 has a TAESD-style preview decoder (vae_decoder_tiny/): previews come out at full image size
+      assert.equal(e.preview.width, 128);
+      assert.equal(e.preview.height, 64);
+      assert.equal(e.preview.data.length, 128 * 64 * 3);
       assert.ok(new Set(e.preview.data).size > 1, 'the preview is not blank');
     }
     const every = await collect({ sampler: 'euler', steps: 3, previewEvery: 1 });
@@ -48,5 +49,26 @@ describe('progress events', () => {
     const dist = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0);
     const last = previews.length - 1;
     assert.ok(dist(previews[last], previews[last - 1]) <= dist(previews[last], previews[0]));
+  });
+
+  test('without a preview decoder (or in low-memory mode) previews are the linear latent map, at latent size', async () => {
+    const noDecoder = await loadTestPipeline('tiny-sd2-v');
+    try {
+      const events: ProgressEvent[] = [];
+      await noDecoder.generate(request({ steps: 3, previewEvery: 1, width: 128, height: 64 }), { onProgress: (e) => events.push(e) });
+      const previews = events.filter((e) => e.preview).map((e) => e.preview!);
+      assert.equal(previews.length, 2);
+      for (const p of previews) assert.deepEqual([p.width, p.height], [16, 8]);
+    } finally {
+      await noDecoder.dispose();
+    }
+    const lowMemory = await loadTestPipeline('tiny-sd15', { lowMemory: true });
+    try {
+      const events: ProgressEvent[] = [];
+      await lowMemory.generate(request({ sampler: 'euler', steps: 3, previewEvery: 1, width: 128, height: 64 }), { onProgress: (e) => events.push(e) });
+      for (const e of events.filter((x) => x.preview)) assert.deepEqual([e.preview!.width, e.preview!.height], [16, 8]);
+    } finally {
+      await lowMemory.dispose();
+    }
   });
 });

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { upscale } from '../../src/pipeline/upscale.ts';
+import { srModel } from '../image/srModel.ts';
 import { after, before, describe, test } from 'node:test';
 import { GenerationCancelledError, InvalidRequestError } from '../../src/pipeline/pipeline.ts';
 import type { ProgressEvent } from '../../src/pipeline/types.ts';
@@ -23,6 +25,28 @@ describe('PipelineWorker', () => {
     worker = await PipelineWorker.start(await testOptions('tiny-sd15'));
   });
   after(() => worker.dispose());
+
+  test('upscale runs in the inference process: the ONNX model gives what it gives in-process; no model: Lanczos', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'worker-upscale-'));
+    try {
+      const modelPath = join(dir, 'sr.onnx');
+      await writeFile(modelPath, srModel({ io: 'float32', inputDims: [1, 3, 'height', 'width'] }));
+      const image = (await worker.generate(request({ seed: 3 }))).images[0];
+      const viaWorker = await worker.upscale(image, 2, modelPath);
+      assert.equal(viaWorker.method, 'onnx');
+      assert.deepEqual([viaWorker.image.width, viaWorker.image.height], [128, 128]);
+      const direct = await upscale(image, 2, { modelPath, intraOpThreads: 1 });
+      assert.deepEqual(viaWorker.image.data, direct.image.data);
+      const lanczos = await worker.upscale(image, 4);
+      assert.equal(lanczos.method, 'lanczos');
+      assert.deepEqual([lanczos.image.width, lanczos.image.height], [256, 256]);
+      await assert.rejects(worker.upscale(image, 2, join(dir, 'missing.onnx')));
+      // a failed upscale leaves the worker serving
+      assert.equal((await worker.generate(request({ seed: 3 }))).images[0].width, 64);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 
   test('info, and the same pixels as the in-process pipeline', async () => {
     assert.equal(worker.info.modelName, 'tiny-sd15');

@@ -4,7 +4,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { GenerationCancelledError, InvalidRequestError, type PipelineInfo } from '../pipeline.ts';
-import type { GenerateRequest, GenerateResult, PipelineOptions, ProgressEvent } from '../types.ts';
+import type { GenerateRequest, GenerateResult, PipelineOptions, ProgressEvent, RgbImage } from '../types.ts';
+import type { UpscaleResult } from '../upscale.ts';
 import type { FromWorker, ToWorker, WireError } from './protocol.ts';
 
 /** The inference process died (out of memory, native abort, killed) while this request was in it. */
@@ -25,6 +26,7 @@ export interface WorkerResult extends GenerateResult {
 
 interface Pending {
   resolve: (result: WorkerResult) => void;
+  resolveUpscale?: (result: UpscaleResult) => void;
   reject: (err: Error) => void;
   onProgress?: (event: ProgressEvent) => void;
 }
@@ -110,6 +112,16 @@ export class PipelineWorker extends EventEmitter {
     });
   }
 
+  /** Enlarge an image 2x or 4x in the inference process (ONNX model when given, else Lanczos). */
+  upscale(image: RgbImage, factor: 2 | 4, modelPath?: string): Promise<UpscaleResult> {
+    if (this.exited) return Promise.reject(new WorkerCrashedError('the inference process is not running'));
+    const id = String(++this.nextId);
+    return new Promise<UpscaleResult>((resolve, reject) => {
+      this.pending.set(id, { resolve: () => reject(new Error('unexpected generate result for an upscale request')), resolveUpscale: resolve, reject });
+      this.send({ type: 'upscale', id, image, factor, modelPath });
+    });
+  }
+
   /** Ask the process to free its sessions and exit; kill it if it does not within the timeout. */
   async dispose(timeoutMs = 5000): Promise<void> {
     if (this.exited) return;
@@ -141,6 +153,12 @@ export class PipelineWorker extends EventEmitter {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         p?.resolve({ ...m.result, onnxMs: m.onnxMs });
+        break;
+      }
+      case 'upscaled': {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        p?.resolveUpscale?.(m.result);
         break;
       }
       case 'error': {

@@ -2,6 +2,7 @@
 // a child process of the bot: the bot's event loop keeps answering Discord, and a native crash (out of memory, an
 // abort inside a provider) takes down this process only.
 import { StableDiffusionPipeline } from '../pipeline.ts';
+import { OnnxUpscaler, upscale } from '../upscale.ts';
 import type { FromWorker, ToWorker, WireError } from './protocol.ts';
 
 if (!process.send) {
@@ -14,6 +15,9 @@ const log = (message: string) => send({ type: 'log', message });
 const toWire = (err: unknown): WireError => (err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) });
 
 let pipeline: StableDiffusionPipeline | undefined;
+let pipelineOptions: { provider?: StableDiffusionPipeline['options']['provider']; intraOpThreads?: number } = {};
+/** The upscaler stays loaded between requests (keyed by path); released with the pipeline's sessions when idle. */
+let upscaler: OnnxUpscaler | undefined;
 let idleTimer: NodeJS.Timeout | undefined;
 let idleReleaseMs = 0;
 const controllers = new Map<string, AbortController>();
@@ -24,7 +28,9 @@ function armIdleRelease(): void {
   if (idleTimer) clearTimeout(idleTimer);
   if (idleReleaseMs > 0 && pipeline) {
     idleTimer = setTimeout(() => {
-      void pipeline?.releaseSessions().then(() => log(`released model sessions after ${idleReleaseMs} ms idle`));
+      const loadedUpscaler = upscaler;
+      upscaler = undefined;
+      void Promise.all([pipeline?.releaseSessions(), loadedUpscaler?.release()]).then(() => log(`released model sessions after ${idleReleaseMs} ms idle`));
     }, idleReleaseMs);
     idleTimer.unref();
   }
@@ -34,6 +40,7 @@ process.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'load':
       idleReleaseMs = message.idleReleaseMs ?? 0;
+      pipelineOptions = { provider: message.options.provider, intraOpThreads: message.options.intraOpThreads };
       StableDiffusionPipeline.load(message.options, log).then(
         (p) => {
           pipeline = p;
@@ -59,6 +66,25 @@ process.on('message', (message: ToWorker) => {
           send({ type: 'error', id: message.id, error: toWire(err) });
         } finally {
           controllers.delete(message.id);
+          armIdleRelease();
+        }
+      });
+      break;
+    }
+    case 'upscale': {
+      const { id, image, factor, modelPath } = message;
+      chain = chain.then(async () => {
+        try {
+          if (idleTimer) clearTimeout(idleTimer);
+          if (modelPath && upscaler?.path !== modelPath) {
+            await upscaler?.release();
+            upscaler = await OnnxUpscaler.load(modelPath, { ...pipelineOptions, log });
+          }
+          const result = await upscale(image, factor, modelPath ? { upscaler } : {});
+          send({ type: 'upscaled', id, result });
+        } catch (err) {
+          send({ type: 'error', id, error: toWire(err) });
+        } finally {
           armIdleRelease();
         }
       });
