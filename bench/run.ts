@@ -58,7 +58,7 @@ const threads = Number(opts.threads);
 // Sizes: the default keeps the whole suite within ~5 minutes on 2 cores; --quick is a smoke run of every part.
 const SIZES = quick
   ? { tiny: { size: 128, steps: 4, warmup: 2 }, synthetic: { size: 256, steps: 3, warmup: 1 }, eventloop: { size: 256, steps: 2 }, attentionArgs: ['--runs', '1', '--modes', 'off,auto'], moderationPrompts: '100' }
-  : { tiny: { size: 256, steps: 8, warmup: 3 }, synthetic: { size: 512, steps: 4, warmup: 2 }, eventloop: { size: 512, steps: 3 }, attentionArgs: ['--runs', '2', '--modes', 'off,auto,max,flash'], moderationPrompts: '300' };
+  : { tiny: { size: 256, steps: 8, warmup: 3 }, synthetic: { size: 512, steps: 6, warmup: 1 }, eventloop: { size: 512, steps: 3 }, attentionArgs: ['--runs', '2', '--modes', 'off,auto,max,flash'], moderationPrompts: '300' };
 
 function fail(what: string, out: ChildOutput): never {
   throw new Error(`${what} failed (exit ${out.status}):\n${out.stderr.slice(-4000)}`);
