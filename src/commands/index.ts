@@ -7,12 +7,22 @@ import { status } from './status.ts';
 import { jobButtons, remixModal } from '../discord/jobButtons.ts';
 import { reimagine, reimagineModal } from './reimagine.ts';
 import { replyWithImage } from '../discord/replyWithImage.ts';
+import { mod } from './mod.ts';
+import { whoMade, whoMadeButtons } from './whoMade.ts';
+import { ModerationLog, moderationLogButtons } from '../discord/moderationLog.ts';
+import { startAutoModSync } from '../discord/autoModSync.ts';
 
-export const commands: BotCommand[] = [imagine, queue, help, status, reimagine];
+export const commands: BotCommand[] = [imagine, queue, help, status, reimagine, mod, whoMade];
 
-export const componentHandlers: ComponentHandler[] = [jobButtons, remixModal, reimagineModal];
+export const componentHandlers: ComponentHandler[] = [jobButtons, remixModal, reimagineModal, moderationLogButtons, whoMadeButtons];
 
 export const messageHandlers: MessageHandler[] = [replyWithImage];
 
 /** Run once when the bot is connected, before persisted jobs resume (e.g. loading AutoMod rules). */
-export const startHooks: ((ctx: BotContext) => Promise<void>)[] = [];
+export const startHooks: ((ctx: BotContext) => Promise<void>)[] = [
+  // Moderation: refused prompts and flagged images go to each server's log channel; AutoMod rules load and follow changes.
+  async (ctx) => {
+    ctx.delivery.moderationReporter = new ModerationLog(ctx);
+  },
+  startAutoModSync,
+];
