@@ -16,6 +16,7 @@ export const help: SlashCommand = {
       '**Buttons** on results: Reroll (new seed) · Vary (a close variation) · Upscale · Remix (edit the prompt, same seed) · Delete (yours, or a moderator)',
       '**Reply with an image:** reply to any message with a picture and mention me with a prompt to redraw it. Or right-click a message → Apps → **Reimagine**.',
       '**/queue** shows the queue and your place · **Cancel** on your job stops it · **/status** shows the model and speed.',
+      '**Moderators:** `/mod` manages blocked terms, blocked users, limits, NSFW and the log channel; right-click an image → Apps → **Who made this?**',
       'Every image carries its settings in the PNG (`parameters`, readable by A1111\'s PNG Info).',
     ].join('\n');
     await interaction.reply({ ...forDiscordJs(notice(text)), flags: MessageFlags.Ephemeral });
