@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import type { JobRow, JobService } from '../jobs/service.ts';
 import type { ModerationService, Verdict } from '../moderation/index.ts';
 import type { GenerationStore } from '../storage/index.ts';
-import { fitUpload } from '../pipeline/fitUpload.ts';
+import { fitUpload, FitUploadError } from '../pipeline/fitUpload.ts';
 import { JobMessage, isMissingPermission, type Upload } from './jobMessage.ts';
 import { ProgressReporter } from './progressReporter.ts';
 import { cancelledBody, failedBody, progressBody, queuedBody, resultBody, type ResultFileView } from './render.ts';
@@ -63,7 +63,9 @@ export class Delivery {
     jobs.on('progress', ({ jobId, progress }) => {
       const job = jobs.get(jobId);
       if (!job) return;
-      const files: Upload[] = progress.preview ? [{ name: 'preview.webp', data: progress.preview, contentType: 'image/webp' }] : [];
+      // A preview over the upload limit would make Discord refuse the whole edit: send the text without it.
+      const preview = progress.preview && progress.preview.length <= job.params.channel.uploadLimit ? progress.preview : undefined;
+      const files: Upload[] = preview ? [{ name: 'preview.webp', data: preview, contentType: 'image/webp' }] : [];
       this.update(job, progressBody(jobId, job.params, progress, files.length > 0), files, false);
     });
     jobs.on('succeeded', ({ job }) => this.track(this.deliver(job)));
@@ -164,11 +166,14 @@ export class Delivery {
         return;
       } catch (err) {
         jobs.releaseDelivery(job.id);
-        const permanent = isMissingPermission(err) || (err as { code?: string }).code === 'ENOENT';
+        // Retrying cannot help when the bot may not post here, the files are gone, or the image cannot fit the limit.
+        const permanent = isMissingPermission(err) || err instanceof FitUploadError || (err as { code?: string }).code === 'ENOENT';
         this.logSendError(job, err, `delivery attempt ${attempt} failed`);
         if (permanent || attempt === maxAttempts) {
           jobs.abandonDelivery(job.id, err instanceof Error ? err.message : String(err));
           log.error({ jobId: job.id }, 'job given up: its images could not be posted');
+          // Say so on the job's message rather than leave it showing progress forever (pointless without permission).
+          if (!isMissingPermission(err)) await this.finish(job, failedBody(job.params, err instanceof FitUploadError ? err.message : 'The image was made but could not be posted here.'));
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, (this.options.retryBaseMs ?? 1000) * 2 ** (attempt - 1)));
