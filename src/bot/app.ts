@@ -1,5 +1,6 @@
 // Puts the bot together: database, model, inference worker, job service, Discord client, routing, delivery.
 // startBot() is what `npm start` runs and what the end-to-end tests start against the local Discord emulator.
+import { basename } from 'node:path';
 import { Events, type Client } from 'discord.js';
 import type { Config } from '../config.ts';
 import { logger as defaultLogger, type Logger } from '../log.ts';
@@ -15,9 +16,27 @@ import { Router } from '../discord/router.ts';
 import { registerCommands } from '../discord/register.ts';
 import { modelDefaults } from '../discord/requests.ts';
 import { commands, componentHandlers, messageHandlers, startHooks } from '../commands/index.ts';
+import { startScaleOut, type ScaleOut } from '../scale/index.ts';
+import { createMetrics, serveMetrics } from '../metrics.ts';
 import type { BotContext } from './types.ts';
 
 export const SOFTWARE = 'imagine-bot';
+
+/** One log line per job transition, each with the job id (what an operator greps for when a user reports a job). */
+function logJobLifecycle(jobs: JobService, log: Logger): void {
+  jobs.on('started', ({ job }) => log.info({ jobId: job.id, kind: job.params.kind, action: job.params.action }, 'job started'));
+  jobs.on('succeeded', ({ job, redelivery }) => log.info({ jobId: job.id, redelivery, elapsedMs: job.result?.elapsedMs }, redelivery ? 'undelivered result found at start' : 'job finished'));
+  jobs.on('delivered', ({ job }) => log.info({ jobId: job.id, latencyMs: Date.now() - job.createdAt }, 'job delivered'));
+  jobs.on('failed', ({ job, retrying }) => log.warn({ jobId: job.id, retrying, error: job.error }, retrying ? 'job failed; retrying' : 'job failed'));
+  jobs.on('cancelled', ({ job }) => log.info({ jobId: job.id }, 'job cancelled'));
+  jobs.on('timed_out', ({ job }) => log.warn({ jobId: job.id }, 'job timed out'));
+}
+
+/** This process's shard when started by the ShardingManager (src/shard.ts), else null. */
+function shardId(): number | null {
+  const shards = process.env.SHARDS;
+  return shards !== undefined && /^\d+$/.test(shards) ? Number(shards) : null;
+}
 
 export interface StartOptions {
   log?: Logger;
@@ -37,13 +56,26 @@ export interface RunningBot {
 export async function startBot(config: Config, options: StartOptions = {}): Promise<RunningBot> {
   const log = options.log ?? defaultLogger;
   const startedAt = Date.now();
+  const redisMode = config.queueBackend === 'redis';
   // The model folder is read here too (cheap, JSON only) for the defaults; a broken folder fails before anything runs.
-  const folder = await loadModelFolder(config.modelDir);
+  // In redis mode the weights live on the workers: the folder is optional and its name says which model jobs need.
+  const folder = redisMode ? await loadModelFolder(config.modelDir).catch(() => undefined) : await loadModelFolder(config.modelDir);
   const db = openDatabase(config.dataDir);
   let engine: GenerationEngine;
+  let scaleOut: ScaleOut | undefined;
   try {
+    if (redisMode && !options.engine) {
+      scaleOut = await startScaleOut({
+        redisUrl: config.redisUrl!,
+        model: basename(config.modelDir),
+        software: SOFTWARE,
+        shard: shardId(),
+        log: (message, fields) => log.info({ scale: true, ...fields }, message),
+      });
+    }
     engine =
       options.engine ??
+      scaleOut?.engine ??
       (await WorkerEngine.start(
         { modelDir: config.modelDir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, intraOpThreads: config.intraOpThreads },
         { idleReleaseMs: config.idleReleaseMs, log: (message) => log.info({ worker: true }, message) },
@@ -61,6 +93,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const jobs = new JobService({
     store: jobStore,
     engine,
+    ...(scaleOut ? { queueBackend: scaleOut.queueBackend } : {}),
     dataDir: config.dataDir,
     concurrency: config.queueConcurrency,
     maxQueued: config.maxQueue,
@@ -70,6 +103,21 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     software: SOFTWARE,
     log: (message, fields) => log.info(fields ?? {}, message),
   });
+  logJobLifecycle(jobs, log);
+  // Optional Prometheus endpoint; a port that cannot be opened is a start-up error like a bad model folder.
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (config.metricsPort !== undefined) {
+    const metrics = createMetrics(jobs);
+    if (engine instanceof WorkerEngine) engine.on('crash', () => metrics.workerRestarted());
+    try {
+      metricsServer = await serveMetrics(metrics, config.metricsPort);
+      log.info({ port: metricsServer.port }, 'metrics endpoint listening on /metrics');
+    } catch (err) {
+      await engine.close();
+      db.close();
+      throw new Error(`could not open the metrics port ${config.metricsPort}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const client = createClient(config);
   const delivery = new Delivery({ rest: client.rest, jobs, generations, moderation, log, progressIntervalMs: config.progressIntervalMs });
   delivery.attach();
@@ -83,7 +131,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     delivery,
     moderation,
     generations,
-    defaults: modelDefaults(folder.defaults, info?.defaultSampler ?? 'pndm'),
+    defaults: modelDefaults(folder?.defaults ?? scaleOut?.defaultsFor(basename(config.modelDir)) ?? {}, info?.defaultSampler ?? 'pndm'),
     startedAt,
   };
   const router = new Router(commands, componentHandlers, messageHandlers, () => ctx);
@@ -109,6 +157,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   });
   // Failing to log in (bad token, no network) is fatal at start: say so clearly.
   await client.login(config.discordToken).catch(async (err: Error) => {
+    await metricsServer?.close();
     await engine.close();
     db.close();
     throw new Error(`could not log in to Discord: ${err.message}`);
@@ -121,6 +170,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       await jobs.shutdown(config.shutdownGraceMs);
       await delivery.settle(5000);
       await client.destroy();
+      await metricsServer?.close();
       db.close();
       log.info('stopped');
     })();

@@ -3,7 +3,7 @@
 // claim decides who posts, and a post that fails is retried with backoff before the job is given up.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { REST } from 'discord.js';
+import { Routes, type REST } from 'discord.js';
 import type { Logger } from '../log.ts';
 import type { JobRow, JobService } from '../jobs/service.ts';
 import type { ModerationService, Verdict } from '../moderation/index.ts';
@@ -11,7 +11,7 @@ import type { GenerationStore } from '../storage/index.ts';
 import { fitUpload, FitUploadError } from '../pipeline/fitUpload.ts';
 import { JobMessage, isMissingPermission, type Upload } from './jobMessage.ts';
 import { ProgressReporter } from './progressReporter.ts';
-import { cancelledBody, failedBody, progressBody, queuedBody, resultBody, type ResultFileView } from './render.ts';
+import { cancelledBody, failedBody, NO_PINGS, progressBody, queuedBody, quotePrompt, resultBody, type MessageBody, type ResultFileView } from './render.ts';
 import type { Requester } from './requests.ts';
 
 export interface DeliveryOptions {
@@ -36,6 +36,11 @@ export class Delivery {
   private readonly reporter: ProgressReporter;
   private readonly messages = new Map<string, JobMessage>();
   private readonly inflight = new Set<Promise<unknown>>();
+  /**
+   * A line each later progress edit of a job repeats ("resumed after a restart", "the generator crashed, trying once
+   * more"): sent once, it would be coalesced away by the progress edit that follows it at once.
+   */
+  private readonly notes = new Map<string, string>();
   /** Jobs whose message does not exist yet (the command is still replying): their updates wait for it. */
   private readonly gates = new Map<string, Promise<void>>();
   moderationReporter: ModerationReporter | undefined;
@@ -51,7 +56,10 @@ export class Delivery {
   attach(): void {
     const { jobs, log } = this.options;
     jobs.on('queued', ({ job, position, restored }) => {
-      if (restored) this.track(this.update(job, queuedBody(job.id, job.params, position, 'The bot restarted; your job is back in the queue.'), [], false));
+      if (!restored) return;
+      // A retry after a worker crash is restored too; it keeps the crash note it was given just before.
+      if (!this.notes.has(job.id)) this.notes.set(job.id, RESUMED_NOTE);
+      this.track(this.update(job, queuedBody(job.id, job.params, position, this.notes.get(job.id)), [], false));
     });
     jobs.on('positions', ({ changes }) => {
       for (const change of changes) {
@@ -59,19 +67,21 @@ export class Delivery {
         if (job) this.update(job, queuedBody(job.id, job.params, change.position), [], false);
       }
     });
-    jobs.on('started', ({ job }) => this.update(job, progressBody(job.id, job.params, { step: 0, total: job.params.steps, elapsedMs: 0 }, false), [], false));
+    jobs.on('started', ({ job }) => this.update(job, this.noted(job.id, progressBody(job.id, job.params, { step: 0, total: job.params.steps, elapsedMs: 0 }, false)), [], false));
     jobs.on('progress', ({ jobId, progress }) => {
       const job = jobs.get(jobId);
       if (!job) return;
       // A preview over the upload limit would make Discord refuse the whole edit: send the text without it.
       const preview = progress.preview && progress.preview.length <= job.params.channel.uploadLimit ? progress.preview : undefined;
       const files: Upload[] = preview ? [{ name: 'preview.webp', data: preview, contentType: 'image/webp' }] : [];
-      this.update(job, progressBody(jobId, job.params, progress, files.length > 0), files, false);
+      this.update(job, this.noted(jobId, progressBody(jobId, job.params, progress, files.length > 0)), files, false);
     });
-    jobs.on('succeeded', ({ job }) => this.track(this.deliver(job)));
+    jobs.on('succeeded', ({ job, redelivery }) => this.track(this.deliver(job, { redelivery })));
     jobs.on('failed', ({ job, message, retrying }) => {
       if (retrying) {
-        this.update(job, queuedBody(job.id, job.params, jobs.position(job.id), `⚠️ ${message} Trying once more.`), [], false);
+        const note = `⚠️ ${message} Trying once more.`;
+        this.notes.set(job.id, note);
+        this.update(job, queuedBody(job.id, job.params, jobs.position(job.id), note), [], false);
         return;
       }
       this.track(this.finish(job, failedBody(job.params, message)));
@@ -79,6 +89,12 @@ export class Delivery {
     jobs.on('cancelled', ({ job }) => this.track(this.finish(job, cancelledBody(job.params))));
     jobs.on('timed_out', ({ job }) => this.track(this.finish(job, cancelledBody(job.params, 'Stopped: it took longer than the time limit for one job.'))));
     log.debug('delivery attached');
+  }
+
+  /** Adds the "resumed after a restart" line to a progress body of a job that was brought back. */
+  private noted(jobId: string, body: MessageBody): MessageBody {
+    const note = this.notes.get(jobId);
+    return note ? { ...body, content: `${body.content ?? ''}\n${note}` } : body;
   }
 
   private track(promise: Promise<unknown>): void {
@@ -150,17 +166,28 @@ export class Delivery {
       this.logSendError(job, err, 'could not post the job outcome');
     } finally {
       this.messages.delete(job.id);
+      this.notes.delete(job.id);
     }
   }
 
-  /** Posts a succeeded job's images, exactly once. */
-  async deliver(job: JobRow): Promise<void> {
+  /**
+   * Posts a succeeded job's images, exactly once. A redelivery (a result left undelivered by a previous process) first
+   * looks for the result in the channel: the previous process may have posted it and died before recording that.
+   */
+  async deliver(job: JobRow, options: { redelivery?: boolean } = {}): Promise<void> {
     const { jobs, log } = this.options;
     const maxAttempts = this.options.maxAttempts ?? 5;
+    this.notes.delete(job.id);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (!jobs.claimDelivery(job.id)) return; // someone else is delivering it, or it is done
       try {
-        await this.post(job);
+        const posted = options.redelivery && attempt === 1 ? await this.findPostedResult(job) : undefined;
+        if (posted) {
+          log.info({ jobId: job.id, messageId: posted }, 'result was already posted before the restart; not posting it again');
+          this.reporter.drop(job.id);
+        } else {
+          await this.post(job);
+        }
         jobs.markDelivered(job.id);
         this.messages.delete(job.id);
         return;
@@ -174,10 +201,39 @@ export class Delivery {
           log.error({ jobId: job.id }, 'job given up: its images could not be posted');
           // Say so on the job's message rather than leave it showing progress forever (pointless without permission).
           if (!isMissingPermission(err)) await this.finish(job, failedBody(job.params, err instanceof FitUploadError ? err.message : 'The image was made but could not be posted here.'));
+          else await this.tellByDm(job);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, (this.options.retryBaseMs ?? 1000) * 2 ** (attempt - 1)));
       }
+    }
+  }
+
+  /**
+   * The id of a message in the job's channel that already shows this job's result (its embed footer names the job),
+   * looking at the job's own message and the channel's latest 50. Undefined when none, or when it cannot be checked
+   * (no Read Message History): then the result is posted again, at-least-once being the safe side.
+   */
+  private async findPostedResult(job: JobRow): Promise<string | undefined> {
+    if (!job.channelId) return undefined;
+    const footer = `job ${job.id}`;
+    type Posted = { id: string; embeds?: { footer?: { text?: string } }[] };
+    const isResult = (m: Posted) => m.embeds?.some((e) => e.footer?.text === footer) ?? false;
+    const { rest, log } = this.options;
+    try {
+      if (job.messageId) {
+        const own = (await rest.get(Routes.channelMessage(job.channelId, job.messageId))) as Posted;
+        if (isResult(own)) return own.id;
+      }
+    } catch {
+      // deleted, or not readable: look at the channel
+    }
+    try {
+      const latest = (await rest.get(Routes.channelMessages(job.channelId), { query: new URLSearchParams({ limit: '50' }) })) as Posted[];
+      return latest.find(isResult)?.id;
+    } catch (err) {
+      log.debug({ jobId: job.id, err: String(err) }, 'could not check the channel for an earlier result');
+      return undefined;
     }
   }
 
@@ -255,6 +311,21 @@ export class Delivery {
     await this.moderationReporter?.blockedPrompt(who, prompt, negative, verdict).catch((err) => this.options.log.warn({ err: String(err) }, 'could not post to the moderation log'));
   }
 
+  /** The channel refused the bot (permissions): the only place left to tell the user is a DM (which they may block). */
+  private async tellByDm(job: JobRow): Promise<void> {
+    const { rest, log } = this.options;
+    try {
+      const dm = (await rest.post(Routes.userChannels(), { body: { recipient_id: job.userId } })) as { id: string };
+      const where = job.channelId ? `<#${job.channelId}>` : 'that channel';
+      await rest.post(Routes.channelMessages(dm.id), {
+        body: { content: `Your image (${quotePrompt(job.params.prompt, 200)}) is ready, but I could not post it in ${where}: I am missing permissions there (View Channel, Send Messages, Attach Files, Embed Links). Ask a moderator to fix them, then try again.`, allowed_mentions: NO_PINGS },
+      });
+      log.info({ jobId: job.id, userId: job.userId }, 'told the user by DM that the channel refused the result');
+    } catch (err) {
+      log.warn({ jobId: job.id, err: String(err) }, 'could not tell the user by DM either');
+    }
+  }
+
   private logSendError(job: JobRow, err: unknown, what: string): void {
     const detail = err instanceof Error ? err.message : String(err);
     if (isMissingPermission(err)) {
@@ -264,6 +335,8 @@ export class Delivery {
     }
   }
 }
+
+const RESUMED_NOTE = '↻ The bot restarted; your job was resumed.';
 
 export function fileLabel(path: string): string {
   return basename(path);

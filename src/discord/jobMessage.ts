@@ -70,8 +70,16 @@ export class JobMessage {
         return { messageId: res.id, via: 'interaction' };
       } catch (err) {
         const code = discordCode(err);
+        if (code !== undefined && MESSAGE_GONE.has(code)) {
+          // Someone deleted the original response: progress has nowhere to go; the result is posted as a new message
+          // (not as a reply to the deleted one).
+          this.job.interactionToken = null;
+          this.job.messageId = null;
+          if (!options.final) return undefined;
+          return this.post(body, files, options.pingUserOnFallback ?? true);
+        }
         if (code === undefined || !TOKEN_GONE.has(code)) throw err;
-        // The token died early (or the original was deleted): treat it as expired from now on.
+        // The token died early: treat it as expired from now on.
         this.job.interactionToken = null;
       }
     }
@@ -84,6 +92,7 @@ export class JobMessage {
         const code = discordCode(err);
         // Deleted under us: a progress edit is dropped, a final result is posted anew.
         if (code === undefined || !MESSAGE_GONE.has(code)) throw err;
+        this.job.messageId = null;
         if (!options.final) return undefined;
       }
     } else if (!options.final) {

@@ -46,6 +46,23 @@ export interface JobServiceOptions {
   log?: (message: string, fields?: Record<string, unknown>) => void;
   /** Retry a job once when the inference process dies under it (default true). */
   retryOnCrash?: boolean;
+  /**
+   * Builds the queue instead of the in-process JobQueue (which runs jobs on `engine`): QUEUE_BACKEND=redis passes
+   * one whose jobs run on remote workers (src/scale). It must start paused; start() resumes it.
+   */
+  queueBackend?: (init: QueueBackendInit) => JobQueueBackend<JobParams, JobResult, JobProgress>;
+}
+
+/** What a queue backend gets from the service. */
+export interface QueueBackendInit {
+  maxQueued: number;
+  maxPerUser: number;
+  timeoutMs: number;
+  /** Where a job's files go (results are written here, as in local mode). */
+  jobDir: (jobId: string) => string;
+  /** Records that a job began (queued -> running in the store); call just before emitting `started`. */
+  markRunning: (jobId: string) => void;
+  onListenerError: (error: unknown, event: string) => void;
 }
 
 /** Events, each with the job's current database row. */
@@ -56,6 +73,8 @@ export interface JobServiceEvents {
   progress: [{ jobId: string; progress: JobProgress }];
   /** Images are on disk and the row is `succeeded`: deliver them (also emitted at start for undelivered jobs). */
   succeeded: [{ job: JobRow; redelivery: boolean }];
+  /** The result is in Discord (markDelivered): the end of a successful job, for latency metrics. */
+  delivered: [{ job: JobRow }];
   failed: [{ job: JobRow; message: string; retrying: boolean }];
   cancelled: [{ job: JobRow }];
   timed_out: [{ job: JobRow }];
@@ -81,15 +100,25 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     this.options = options;
     this.store = options.store;
     this.log = options.log ?? (() => {});
-    this.queue = new JobQueue<JobParams, JobResult, JobProgress>({
-      runner: (job, signal, report) => this.run(job, signal, report),
-      concurrency: options.concurrency,
-      maxQueued: options.maxQueued,
-      maxPerUser: options.maxPerUser,
-      timeoutMs: options.timeoutMs,
-      paused: true,
-      onListenerError: (error, event) => this.log(`job event listener for ${event} failed: ${String(error)}`),
-    });
+    const onListenerError = (error: unknown, event: string) => this.log(`job event listener for ${event} failed: ${String(error)}`);
+    this.queue = options.queueBackend
+      ? options.queueBackend({
+          maxQueued: options.maxQueued,
+          maxPerUser: options.maxPerUser,
+          timeoutMs: options.timeoutMs,
+          jobDir: (jobId) => this.jobDir(jobId),
+          markRunning: (jobId) => void this.store.markRunning(jobId),
+          onListenerError,
+        })
+      : new JobQueue<JobParams, JobResult, JobProgress>({
+          runner: (job, signal, report) => this.run(job, signal, report),
+          concurrency: options.concurrency,
+          maxQueued: options.maxQueued,
+          maxPerUser: options.maxPerUser,
+          timeoutMs: options.timeoutMs,
+          paused: true,
+          onListenerError,
+        });
     this.wireQueueEvents();
   }
 
@@ -159,7 +188,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   }
 
   markDelivered(jobId: string): void {
+    const before = this.store.get(jobId);
     this.store.markDelivered(jobId);
+    const after = this.store.get(jobId);
+    if (before?.state === 'succeeded' && after?.state === 'delivered') this.emit('delivered', { job: after });
   }
 
   /** Gives up on delivering (e.g. the channel is gone): the job ends as failed so it is not retried forever. */
@@ -176,7 +208,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     this.started = true;
     this.store.requeueInterrupted();
     const unfinished = this.store.unfinished();
-    const queued = unfinished.filter((job) => job.state === 'queued');
+    // Jobs submitted in this process before start() (an interaction that arrived while start hooks ran) are already
+    // in the (paused) queue: restoring them again would be a duplicate.
+    const queued = unfinished.filter((job) => job.state === 'queued' && !this.queue.get(job.id));
     const undelivered = unfinished.filter((job) => job.state === 'succeeded');
     this.queue.restore(queued.map((job) => ({ id: job.id, userId: job.userId, guildId: job.guildId ?? undefined, params: job.params, priority: job.priority, createdAt: job.createdAt, attempt: job.attempts + 1 })));
     for (const job of undelivered) this.emit('succeeded', { job, redelivery: true });
@@ -219,16 +253,19 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       request.strength = params.strength ?? 0.8;
     }
     let previewBusy = false;
+    // The newest step reported: a preview finishing its encode later is shown with the newest step, never an older one.
+    let latest: JobProgress = { step: 0, total: params.steps, elapsedMs: 0 };
     const result = await this.options.engine.generate(request, {
       signal,
       onProgress: (event) => {
-        if (!event.preview) return report({ step: event.step, total: event.total, elapsedMs: event.elapsedMs });
+        latest = { step: event.step, total: event.total, elapsedMs: event.elapsedMs };
+        if (!event.preview) return report(latest);
         // Encoding is async (libuv pool); skip a preview rather than queue them up behind a slow encoder.
-        if (previewBusy) return report({ step: event.step, total: event.total, elapsedMs: event.elapsedMs });
+        if (previewBusy) return report(latest);
         previewBusy = true;
         encodeWebpPreview(event.preview, { maxSide: 256 })
-          .then((preview) => report({ step: event.step, total: event.total, elapsedMs: event.elapsedMs, preview }))
-          .catch(() => report({ step: event.step, total: event.total, elapsedMs: event.elapsedMs }))
+          .then((preview) => report({ ...latest, preview }))
+          .catch(() => report(latest))
           .finally(() => (previewBusy = false));
       },
     });
