@@ -34,20 +34,20 @@ export function parseStrength(text: string | null | undefined): number {
 }
 
 function strengthModal(targetMessageId: string, prompt: string): ModalBuilder {
+  const promptInput = new TextInputBuilder()
+    .setCustomId('prompt')
+    .setLabel('Prompt: what should it become?')
+    .setStyle(TextInputStyle.Paragraph)
+    .setRequired(true)
+    .setMaxLength(MAX_PROMPT_LENGTH)
+    .setPlaceholder('e.g. the same scene as a watercolor painting');
+  // Prefill only with something: an empty value is not a value.
+  if (prompt) promptInput.setValue(prompt.slice(0, MAX_PROMPT_LENGTH));
   return new ModalBuilder()
     .setCustomId(modalId('reimagine', targetMessageId))
     .setTitle('Reimagine this image')
     .addComponents(
-      new ActionRowBuilder<TextInputBuilder>().addComponents(
-        new TextInputBuilder()
-          .setCustomId('prompt')
-          .setLabel('Prompt: what should it become?')
-          .setStyle(TextInputStyle.Paragraph)
-          .setRequired(true)
-          .setMaxLength(MAX_PROMPT_LENGTH)
-          .setPlaceholder('e.g. the same scene as a watercolor painting')
-          .setValue(prompt.slice(0, MAX_PROMPT_LENGTH)),
-      ),
+      new ActionRowBuilder<TextInputBuilder>().addComponents(promptInput),
       new ActionRowBuilder<TextInputBuilder>().addComponents(
         new TextInputBuilder()
           .setCustomId('strength')

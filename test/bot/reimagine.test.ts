@@ -64,6 +64,7 @@ test('Reimagine: the context menu opens a modal; its prompt and strength run img
   const inputs = textInputs(modal);
   assert.equal(inputs.get('strength')?.value, '0.8', 'strength defaults to 0.8');
   assert.ok(inputs.get('prompt')?.required, 'the prompt is required');
+  assert.equal(inputs.get('prompt')?.value, undefined, 'nothing to prefill for a user upload');
 
   const submitted = h.emulator.submitModal({ customId: modal.custom_id, fields: { prompt: 'as an oil painting', strength: '0.6' } });
   assert.ok((await submitted.deferred()).latencyMs! < 3000);
@@ -82,6 +83,8 @@ test('Reimagine: the context menu opens a modal; its prompt and strength run img
 
 test('Reimagine on the bot’s own result starts from its prompt', async () => {
   assert.ok(reimagined, 'needs the previous test');
+  // The bot records the result right after its upload is answered; a person cannot click faster than that, a test can.
+  await h.emulator.waitFor(() => h.bot.ctx.generations.byMessageId(reimagined!.id).length > 0, 5000, 'the result recorded');
   const menu = h.emulator.messageContextMenu({ name: 'Reimagine', targetMessage: reimagined });
   await menu.deferred();
   assert.equal(textInputs(menu.modal!).get('prompt')?.value, 'as an oil painting');
