@@ -1,0 +1,106 @@
+// Soak: 200 small jobs from 20 users in waves, about one in six cancelled at random (seeded). Every job must end
+// delivered or cancelled, nothing may reject unhandled, the delivery layer's per-job state must drain to nothing, and
+// the heap after a full GC must not grow between the first waves and the last.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { startHarness, type Harness } from '../bot/harness.ts';
+import type { InteractionHandle, Json } from '../emulator/index.ts';
+import { jobIdOf, readJobs, sleep } from './helpers.ts';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+let h: Harness;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+before(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  h = await startHarness({ env: { MAX_QUEUE: '1000', MAX_JOBS_PER_USER: '100' } });
+});
+after(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  await h?.close();
+});
+
+/** A tiny seeded PRNG (mulberry32), so a failing run can be repeated. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function heapAfterGc(): Promise<{ heap: number; rss: number }> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await sleep(50);
+  }
+  return { heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+}
+
+const FINAL = new Set(['delivered', 'cancelled', 'failed', 'timed_out']);
+
+test('200 jobs from 20 users with random cancels: all end delivered or cancelled; memory stays flat', { timeout: 240_000 }, async (t) => {
+  const rand = random(20240607);
+  const users: Json[] = Array.from({ length: 20 }, (_, i) => h.emulator.addUser({ username: `soak${i}` }));
+  const channelId = h.emulator.channels.nsfw.id;
+  const jobIds: string[] = [];
+  let cancelClicks = 0;
+  let baseline: { heap: number; rss: number } | undefined;
+
+  for (let wave = 0; wave < 10; wave++) {
+    const handles: { handle: InteractionHandle; user: Json }[] = users.map((user, i) => ({
+      user,
+      handle: h.emulator.slashCommand({ name: 'imagine', options: { prompt: `soak ${wave}-${i} ✨ مرحبا 猫`, seed: wave * 100 + i, steps: 1 + (i % 3), width: 64, height: 64 }, channelId, user }),
+    }));
+    const ids = await Promise.all(handles.map(({ handle }) => jobIdOf(handle, 20_000)));
+    jobIds.push(...ids);
+    for (const [i, { handle, user }] of handles.entries()) {
+      if (rand() >= 1 / 6) continue;
+      const message = handle.original() as { id: string; components?: { components: { custom_id: string }[] }[] } | undefined;
+      const cancel = message?.components?.flatMap((row) => row.components).find((c) => c.custom_id === `img:cancel:${ids[i]}`);
+      if (!message || !cancel) continue; // already finished
+      try {
+        h.emulator.clickButton({ message: message.id, customId: cancel.custom_id, user });
+        cancelClicks++;
+      } catch {
+        // the message changed between the look and the click
+      }
+    }
+    await h.emulator.waitFor(() => ids.every((id) => FINAL.has(h.bot.ctx.jobs.get(id)?.state ?? '')), 60_000, `wave ${wave} to finish`);
+    if (wave === 2) baseline = await heapAfterGc();
+  }
+  await sleep(500);
+  const end = await heapAfterGc();
+
+  t.diagnostic(`cancel clicks ${cancelClicks}; heap ${(baseline!.heap / 1048576).toFixed(1)} -> ${(end.heap / 1048576).toFixed(1)} MB; rss ${(baseline!.rss / 1048576).toFixed(0)} -> ${(end.rss / 1048576).toFixed(0)} MB`);
+  assert.equal(jobIds.length, 200);
+  const rows = readJobs(h.dataDir).filter((row) => jobIds.includes(row.id));
+  const states = rows.reduce<Record<string, number>>((acc, row) => ({ ...acc, [row.state]: (acc[row.state] ?? 0) + 1 }), {});
+  assert.equal(rows.length, 200);
+  assert.deepEqual(Object.keys(states).filter((s) => s !== 'delivered' && s !== 'cancelled'), [], `states: ${JSON.stringify(states)}`);
+  assert.ok((states.delivered ?? 0) > 100, `most delivered: ${JSON.stringify(states)}`);
+  t.diagnostic(`states ${JSON.stringify(states)}`);
+  assert.ok(cancelClicks > 0 && (states.cancelled ?? 0) > 0, 'some jobs were cancelled');
+  assert.ok((states.cancelled ?? 0) <= cancelClicks, 'only clicked jobs were cancelled');
+  assert.deepEqual(unhandled, [], 'no unhandled rejections');
+
+  // Per-job bookkeeping drains: nothing left for jobs that are over.
+  const delivery = h.bot.ctx.delivery as unknown as { messages: Map<string, unknown>; gates: Map<string, unknown>; notes: Map<string, unknown>; inflight: Set<unknown>; reporter: { size: number } };
+  assert.equal(delivery.messages.size, 0, 'job messages forgotten');
+  assert.equal(delivery.gates.size, 0, 'gates released');
+  assert.equal(delivery.notes.size, 0, 'notes forgotten');
+  assert.equal(delivery.reporter.size, 0, 'progress slots forgotten');
+  assert.equal(h.bot.ctx.jobs.queue.size + h.bot.ctx.jobs.queue.pending, 0, 'queue empty');
+
+  // Flat memory: 140 more jobs after the baseline may not grow the heap by more than a generous margin.
+  const growth = end.heap - baseline!.heap;
+  assert.ok(growth < 24 * 1024 * 1024, `heap grew ${(growth / 1048576).toFixed(1)} MB (${(baseline!.heap / 1048576).toFixed(1)} -> ${(end.heap / 1048576).toFixed(1)} MB)`);
+  assert.ok(end.rss - baseline!.rss < 200 * 1024 * 1024, `rss grew ${((end.rss - baseline!.rss) / 1048576).toFixed(1)} MB`);
+  assert.deepEqual(h.emulator.unknownRequests(), []);
+});
