@@ -44,6 +44,10 @@ export interface Config {
   /** Port for the Prometheus endpoint; undefined = off. */
   metricsPort: number | undefined;
   logLevel: string;
+  /** Where jobs run: `local` (the embedded queue and inference process) or `redis` (BullMQ workers, see docs/scale-out.md). */
+  queueBackend: 'local' | 'redis';
+  /** Redis for QUEUE_BACKEND=redis (and `npm run worker`). */
+  redisUrl: string | undefined;
 }
 
 const bool = z
@@ -103,6 +107,8 @@ const schema = z.object({
   SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(30),
   METRICS_PORT: int(1, 65_535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  QUEUE_BACKEND: z.enum(['local', 'redis'], { error: 'expected local or redis' }).default('local'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
 });
 
 export class ConfigError extends Error {
@@ -129,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  if (e.QUEUE_BACKEND === 'redis' && !e.REDIS_URL) throw new ConfigError(['REDIS_URL: required when QUEUE_BACKEND=redis (e.g. redis://127.0.0.1:6379)']);
   return {
     discordToken: e.DISCORD_TOKEN,
     discordApiUrl: e.DISCORD_API_URL?.replace(/\/+$/, ''),
@@ -155,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
+    queueBackend: e.QUEUE_BACKEND,
+    redisUrl: e.REDIS_URL,
   };
 }
 

@@ -1,0 +1,50 @@
+// `npm run worker`: one GPU (or CPU) worker for QUEUE_BACKEND=redis. Reads .env, loads MODEL_DIR, consumes that
+// model's queue until SIGINT/SIGTERM (the running job may finish within SHUTDOWN_GRACE_SECONDS; a second signal
+// exits at once and BullMQ hands the job to another worker). Run as many as you like, on any machines.
+import 'dotenv/config';
+import { ConfigError } from '../config.ts';
+import { logger } from '../log.ts';
+import { loadWorkerConfig } from './config.ts';
+import { startWorker } from './consumer.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadWorkerConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${err.message}\nSee .env.example (Scale-out) and docs/scale-out.md.`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  logger.level = config.logLevel;
+  let worker;
+  try {
+    worker = await startWorker(config, logger);
+  } catch (err) {
+    console.error(`imagine-bot worker could not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  const running = worker;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting now (another worker takes the job over)');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'stopping: no new jobs, finishing the running one');
+    void running.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err: String(err) }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
+}
+
+await main();
