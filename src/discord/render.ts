@@ -52,6 +52,10 @@ export function queuedBody(jobId: string, params: JobParams, position: number | 
 /** Progress with ETA from the steps done so far. The preview, when present, is attached as preview.webp. */
 export function progressBody(jobId: string, params: JobParams, progress: JobProgress, hasPreview: boolean): MessageBody {
   const { step, total, elapsedMs } = progress;
+  if (step === 0) {
+    // The real step count is known only from the first progress event (PNDM, for one, runs steps + 1 passes).
+    return { content: `🎨 ${ACTION_LABEL[params.action]}${quotePrompt(params.prompt)}\nStarting…`, components: [cancelRow(jobId)], embeds: [], allowed_mentions: NO_PINGS };
+  }
   const eta = step > 0 && step < total ? ` · about ${formatDuration((elapsedMs / step) * (total - step))} left` : '';
   const bar = progressBar(step, total);
   const body: MessageBody = {
