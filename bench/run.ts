@@ -6,6 +6,7 @@
 //   pipeline    = tiny + synthetic + eventloop
 //   attention   bench/attention.ts (attention modes on a UNet-like graph)
 //   moderation  bench/moderation.ts (prompt matcher speed)
+//   scale       bench/scale.ts: jobs per minute through Redis/BullMQ with one worker and with two (needs redis-server)
 // Every pipeline case runs in a fresh process, so peak RSS is per case. Numbers are compared as ratios within one
 // run only: the machine (and whatever else runs on it) changes between runs. Results: bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { syntheticModelFolder } from './syntheticModel.ts';
 import { SD15_FIRST_LEVEL, syntheticUnetParams } from './syntheticUnet.ts';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'moderation'] as const;
+const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'moderation', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 const TINY_MODELS = ['tiny-sd15', 'tiny-sd15-fp16', 'tiny-sd2-v', 'tiny-lcm'] as const;
 
@@ -37,7 +38,7 @@ const { values: opts, positionals } = parseArgs({
 });
 
 if (opts.help) {
-  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|moderation ...] [--quick] [--threads N] [--out file]');
+  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|moderation|scale ...] [--quick] [--threads N] [--out file]');
   process.exit(0);
 }
 
@@ -155,6 +156,21 @@ async function main(): Promise<void> {
     report.moderation = { output: out.stdout };
     const lines = out.stdout.split('\n').filter((l) => /^(terms|check, second pass)/.test(l));
     summary.push('Moderation (bench/moderation.ts)', lines.join('\n'));
+  }
+
+  if (parts.has('scale')) {
+    const args = quick ? ['--jobs', '4', '--size', '128', '--steps', '4'] : ['--jobs', '6', '--size', '512', '--steps', '8'];
+    console.log(`\n[scale] npx tsx bench/scale.ts ${args.join(' ')}`);
+    const out = await runScript(here('./scale.ts'), [...args, '--threads', String(threads)], { echo: true });
+    if (out.status !== 0) {
+      // redis-server missing is not a failure of the suite: say why and go on.
+      const why = (out.stderr || out.stdout).split('\n').find((l) => /redis/i.test(l)) ?? 'bench/scale.ts failed';
+      summary.push('Scale-out (bench/scale.ts)', `skipped: ${why.trim()}`);
+      report.scale = { skipped: why.trim() };
+    } else {
+      report.scale = { args, output: out.stdout };
+      summary.push('Scale-out through Redis/BullMQ (bench/scale.ts)', out.stdout.trim().split('\n').slice(-4).join('\n'));
+    }
   }
 
   report.durationS = (Date.now() - started.getTime()) / 1000;

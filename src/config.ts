@@ -15,6 +15,8 @@ export interface Config {
   /** REST base for discord.js (`rest.api`); undefined = Discord's own. */
   discordApiUrl: string | undefined;
   devGuildId: string | undefined;
+  /** Ask for the privileged Message Content intent (reply-with-image on other people's uploads). */
+  messageContentIntent: boolean;
   modelDir: string;
   dataDir: string;
   attachmentHosts: string[];
@@ -80,6 +82,7 @@ const schema = z.object({
   DISCORD_TOKEN: z.string({ error: 'required (the bot token from the Discord developer portal)' }).trim().min(1, 'required (the bot token from the Discord developer portal)'),
   DISCORD_API_URL: z.url({ error: 'expected a URL such as https://discord.com/api' }).optional(),
   DEV_GUILD_ID: snowflake.optional(),
+  MESSAGE_CONTENT_INTENT: bool.default(false),
   MODEL_DIR: z.string().trim().min(1).default('models/default'),
   DATA_DIR: z.string().trim().min(1).default('data'),
   ATTACHMENT_HOSTS: z
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     discordToken: e.DISCORD_TOKEN,
     discordApiUrl: e.DISCORD_API_URL?.replace(/\/+$/, ''),
     devGuildId: e.DEV_GUILD_ID,
+    messageContentIntent: e.MESSAGE_CONTENT_INTENT,
     modelDir: resolve(cwd, e.MODEL_DIR),
     dataDir: resolve(cwd, e.DATA_DIR),
     attachmentHosts: e.ATTACHMENT_HOSTS ?? [...DISCORD_CDN_HOSTS],

@@ -136,3 +136,12 @@ test('.env.example documents every variable', () => {
   const env = Object.fromEntries([...example.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]));
   assert.doesNotThrow(() => loadConfig({ ...env, DISCORD_TOKEN: TOKEN }));
 });
+
+test('MESSAGE_CONTENT_INTENT adds the privileged intent, and only then', async () => {
+  const { intentsFor } = await import('../src/discord/client.ts');
+  const { GatewayIntentBits } = await import('discord.js');
+  assert.equal(loadConfig({ DISCORD_TOKEN: TOKEN }).messageContentIntent, false);
+  assert.ok(!intentsFor(loadConfig({ DISCORD_TOKEN: TOKEN })).includes(GatewayIntentBits.MessageContent));
+  assert.ok(intentsFor(loadConfig({ DISCORD_TOKEN: TOKEN, MESSAGE_CONTENT_INTENT: 'true' })).includes(GatewayIntentBits.MessageContent));
+  assert.match(problemsOf({ MESSAGE_CONTENT_INTENT: 'maybe' })[0], /MESSAGE_CONTENT_INTENT/);
+});
