@@ -1,6 +1,8 @@
 // The job queue's public surface: import from here.
 export { JobQueue } from './jobQueue.ts';
-export type { JobQueueOptions, QueueTimers } from './jobQueue.ts';
+export type { JobQueueOptions } from './jobQueue.ts';
+export { PooledQueue, fixedSlots } from './pooledQueue.ts';
+export type { PooledQueueOptions, PooledRunner, QueueTimers, SlotSource } from './pooledQueue.ts';
 export { FairLanes } from './fairLanes.ts';
 export type { LaneItem } from './fairLanes.ts';
 export {

@@ -1,11 +1,13 @@
 // QUEUE_BACKEND=redis, the bot's side: connects to Redis, watches the workers, and builds the PooledQueue that
 // JobService uses instead of the in-process queue. See docs/scale-out.md for the design and its limits.
+// Fairness stays in the bot's PooledQueue (one pool per model, slots = idle workers measured by RedisSlots), not in
+// Redis: BullMQ's queue is FIFO (fair groups are a BullMQ Pro feature), so a job is put there only when a worker for
+// its model is free.
 import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
-import type { JobQueueBackend } from '../queue/index.ts';
+import { PooledQueue, type JobQueueBackend } from '../queue/index.ts';
 import type { QueueBackendInit } from '../jobs/service.ts';
 import type { JobParams, JobProgress, JobResult } from '../jobs/types.ts';
 import { closeRedis, connectRedis } from './connection.ts';
-import { PooledQueue } from './pooledQueue.ts';
 import type { WorkerAdvert } from './protocol.ts';
 import { readWorkers } from './registry.ts';
 import { RemoteEngine } from './remoteEngine.ts';

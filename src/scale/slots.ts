@@ -5,7 +5,7 @@
 // same second; the extra job then waits in BullMQ for the next free worker, so fairness bends a little, nothing breaks.
 import type { WorkerAdvert } from './protocol.ts';
 import { capacityByModel } from './registry.ts';
-import type { SlotSource } from './pooledQueue.ts';
+import type { SlotSource } from '../queue/index.ts';
 
 export interface RedisSlotsOptions {
   readWorkers: () => Promise<WorkerAdvert[]>;
