@@ -3,7 +3,7 @@ import { ApplicationCommandOptionType, ApplicationCommandType, InteractionContex
 import type { BotContext, SlashCommand } from '../bot/types.ts';
 import { SAMPLER_NAMES } from '../config.ts';
 import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH, MAX_SEED } from '../discord/requests.ts';
-import { fetchInitImage, saveInitImage } from '../discord/initImages.ts';
+import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 
 const SAMPLER_LABELS: Record<string, string> = {
@@ -73,17 +73,10 @@ export const imagine: SlashCommand = {
     if (attachment) {
       // Downloading and decoding can take a while: acknowledge first.
       await interaction.deferReply();
-      try {
-        const explicitSize = o.getInteger('width') !== null || o.getInteger('height') !== null;
-        const init = await fetchInitImage(ctx, attachment.url, explicitSize ? { width: params.width, height: params.height } : {});
-        params.width = init.image.width;
-        params.height = init.image.height;
-        params.initImagePath = await saveInitImage(ctx.jobs.jobDir(jobId), init.image);
-        if (init.notes.length) note = init.notes.join(' ');
-      } catch (err) {
-        if (err instanceof RequestError) return replyEphemeral(interaction, err.message);
-        throw err;
-      }
+      const explicitSize = o.getInteger('width') !== null || o.getInteger('height') !== null;
+      const init = await addInitImage(ctx, jobId, params, attachment.url, explicitSize ? { width: params.width, height: params.height } : {});
+      if (!init.ok) return replyEphemeral(interaction, init.message);
+      note = init.note;
     }
     await startInteractionJob(ctx, interaction, params, jobId, note);
   },

@@ -7,7 +7,7 @@ import type { BotContext, ComponentHandler, MessageMenuCommand } from '../bot/ty
 import { modalId, parseModalId } from '../discord/customIds.ts';
 import { fromDiscordJs, fromRawMessage, messageImageUrl, type RawApiMessage } from '../discord/messageImage.ts';
 import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
-import { fetchInitImage, saveInitImage } from '../discord/initImages.ts';
+import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 import { discordCode } from '../discord/jobMessage.ts';
 import { channelIsAgeRestricted } from './imagine.ts';
@@ -113,18 +113,9 @@ async function onSubmit(interaction: ModalSubmitInteraction, ctx: BotContext): P
   const url = messageImageUrl(fromRawMessage(target));
   if (!url) return replyEphemeral(interaction, NO_IMAGE);
   const jobId = ctx.jobs.newJobId();
-  let note: string | undefined;
-  try {
-    const init = await fetchInitImage(ctx, url);
-    params.width = init.image.width;
-    params.height = init.image.height;
-    params.initImagePath = await saveInitImage(ctx.jobs.jobDir(jobId), init.image);
-    if (init.notes.length) note = init.notes.join(' ');
-  } catch (err) {
-    if (err instanceof RequestError) return replyEphemeral(interaction, err.message);
-    throw err;
-  }
-  await startInteractionJob(ctx, interaction, params, jobId, note);
+  const init = await addInitImage(ctx, jobId, params, url);
+  if (!init.ok) return replyEphemeral(interaction, init.message);
+  await startInteractionJob(ctx, interaction, params, jobId, init.note);
 }
 
 export const reimagineModal: ComponentHandler = { prefix: 'modal:reimagine', modal: onSubmit };

@@ -10,6 +10,7 @@ import { InitImageError, loadInitImage } from '../pipeline/initImage.ts';
 import { writeFileAtomic } from '../storage/index.ts';
 import type { RgbImage } from '../pipeline/types.ts';
 import type { BotContext } from '../bot/types.ts';
+import type { JobParams } from '../jobs/types.ts';
 import { RequestError } from './requests.ts';
 
 /** Header-claimed pixels above this are refused before decoding (a 10 MB PNG can claim gigapixels). */
@@ -78,4 +79,31 @@ export async function saveInitImage(jobDir: string, image: RgbImage): Promise<st
   const path = join(jobDir, 'init.png');
   await writeFileAtomic(path, png);
   return path;
+}
+
+/** What addInitImage made of the image: a note for the user (resized, …), or why it cannot be used. */
+export type AddedInitImage = { ok: true; note: string | undefined } | { ok: false; message: string };
+
+/**
+ * Turns an img2img job's params into a runnable job: fetches the image at `url` (fitted to `size` when given, else
+ * to the pixel budget), takes its size as the job's, and saves it in the job's folder. Every img2img entry point
+ * (/imagine with an attachment, Reimagine, a reply to an image) goes through here.
+ */
+export async function addInitImage(
+  ctx: Pick<BotContext, 'config' | 'jobs'>,
+  jobId: string,
+  params: JobParams,
+  url: string,
+  size: { width?: number; height?: number } = {},
+): Promise<AddedInitImage> {
+  try {
+    const init = await fetchInitImage(ctx, url, size);
+    params.width = init.image.width;
+    params.height = init.image.height;
+    params.initImagePath = await saveInitImage(ctx.jobs.jobDir(jobId), init.image);
+    return { ok: true, note: init.notes.length ? init.notes.join(' ') : undefined };
+  } catch (err) {
+    if (err instanceof RequestError) return { ok: false, message: err.message };
+    throw err;
+  }
 }

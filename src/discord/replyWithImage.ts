@@ -9,7 +9,7 @@
 import { Routes, type Message } from 'discord.js';
 import type { BotContext, MessageHandler } from '../bot/types.ts';
 import { channelIsAgeRestricted } from '../commands/imagine.ts';
-import { fetchInitImage, saveInitImage } from './initImages.ts';
+import { addInitImage } from './initImages.ts';
 import { isMissingPermission } from './jobMessage.ts';
 import { fromDiscordJs, messageImageUrl } from './messageImage.ts';
 import { forDiscordJs, notice, queuedBody } from './render.ts';
@@ -77,17 +77,8 @@ export const replyWithImage: MessageHandler = async (message, ctx) => {
   if (!gate.ok) return answered(message, gate.message);
 
   const jobId = ctx.jobs.newJobId();
-  let note: string | undefined;
-  try {
-    const init = await fetchInitImage(ctx, url);
-    params.width = init.image.width;
-    params.height = init.image.height;
-    params.initImagePath = await saveInitImage(ctx.jobs.jobDir(jobId), init.image);
-    if (init.notes.length) note = init.notes.join(' ');
-  } catch (err) {
-    if (err instanceof RequestError) return answered(message, err.message);
-    throw err;
-  }
+  const init = await addInitImage(ctx, jobId, params, url);
+  if (!init.ok) return answered(message, init.message);
 
   // Hold the job's updates until its message exists (a job that starts at once must not race the post below).
   const hold = ctx.delivery.expect(jobId);
@@ -98,7 +89,7 @@ export const replyWithImage: MessageHandler = async (message, ctx) => {
   }
   ctx.log.info({ jobId, userId: message.author.id, guildId: message.guildId, kind: params.kind, action: params.action }, 'job queued');
   try {
-    const body = queuedBody(jobId, params, outcome.position, note);
+    const body = queuedBody(jobId, params, outcome.position, init.note);
     const posted = (await ctx.client.rest.post(Routes.channelMessages(message.channelId), {
       body: { ...body, allowed_mentions: { parse: [], replied_user: false }, message_reference: { message_id: source.id, fail_if_not_exists: false } },
     })) as { id: string };

@@ -1,22 +1,18 @@
-// Jobs from acceptance to delivery, without Discord: persist (SQLite), queue (fair, limited), run (inference worker),
-// write the PNGs (atomically, with metadata), and announce each change as an event. The Discord layer listens and
-// talks to users; a restart calls start() again and nothing accepted is lost.
+// Jobs from acceptance to delivery, without Discord: persist (SQLite), queue (fair, limited), run (inference worker,
+// through render.ts, which the Redis workers share), write the PNGs (atomically, with metadata), and announce each
+// change as an event. The Discord layer listens and talks to users; a restart calls start() again and nothing
+// accepted is lost.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { JobQueue, QueueRefusal, type Job, type JobQueueBackend } from '../queue/index.ts';
-import { writeFileAtomic, type JobRecord, type JobStore } from '../storage/index.ts';
+import type { JobRecord, JobStore } from '../storage/index.ts';
 import { GenerationCancelledError, InvalidRequestError } from '../pipeline/pipeline.ts';
 import { WorkerCrashedError } from '../pipeline/worker/client.ts';
-import { formatParameters } from '../pipeline/parameters.ts';
-import { encodePng, encodeWebpPreview, readPngParameters } from '../pipeline/png.ts';
-import { encodeGridPng } from '../pipeline/grid.ts';
-import { upscale } from '../pipeline/upscale.ts';
-import type { GenerateRequest, RgbImage } from '../pipeline/types.ts';
 import type { GenerationEngine } from './engine.ts';
-import type { JobParams, JobProgress, JobResult, JobResultFile } from './types.ts';
+import { renderJob, writeJobFiles, type RenderInputs } from './render.ts';
+import type { JobParams, JobProgress, JobResult } from './types.ts';
 
 export type JobRow = JobRecord<JobParams, JobResult>;
 
@@ -233,109 +229,17 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   private async run(job: Job<JobParams>, signal: AbortSignal, report: (progress: JobProgress) => void): Promise<JobResult> {
     this.store.markRunning(job.id);
     const params = job.params;
-    if (params.kind === 'upscale') return this.runUpscale(job.id, params, signal);
-    const request: GenerateRequest = {
-      prompt: params.prompt,
-      negativePrompt: params.negativePrompt,
-      seed: params.seed,
-      steps: params.steps,
-      guidance: params.guidance,
-      sampler: params.sampler,
-      width: params.width,
-      height: params.height,
-      count: params.count,
-      // About five previews a job: enough to watch it form, few enough to stay inside Discord's edit limits.
-      previewEvery: Math.max(1, Math.ceil(params.steps / 5)),
-    };
-    if (params.kind === 'img2img') {
-      if (!params.initImagePath) throw new InvalidRequestError('this job has no init image');
-      request.initImage = await readRgb(params.initImagePath, params.width, params.height);
-      request.strength = params.strength ?? 0.8;
-    }
-    let previewBusy = false;
-    // The newest step reported: a preview finishing its encode later is shown with the newest step, never an older one.
-    let latest: JobProgress = { step: 0, total: params.steps, elapsedMs: 0 };
-    const result = await this.options.engine.generate(request, {
+    // The inputs saved at submission; renderJob refuses a job whose input is missing.
+    const inputs: RenderInputs = {};
+    if (params.kind === 'img2img' && params.initImagePath) inputs.init = await readFile(params.initImagePath);
+    if (params.kind === 'upscale' && params.upscale) inputs.upscaleSource = await readFile(params.upscale.sourcePath);
+    const rendered = await renderJob(this.options.engine, params, inputs, {
       signal,
-      onProgress: (event) => {
-        latest = { step: event.step, total: event.total, elapsedMs: event.elapsedMs };
-        if (!event.preview) return report(latest);
-        // Encoding is async (libuv pool); skip a preview rather than queue them up behind a slow encoder.
-        if (previewBusy) return report(latest);
-        previewBusy = true;
-        encodeWebpPreview(event.preview, { maxSide: 256 })
-          .then((preview) => report({ ...latest, preview }))
-          .catch(() => report(latest))
-          .finally(() => (previewBusy = false));
-      },
+      onProgress: report,
+      software: this.options.software,
+      upscaleModel: this.options.upscaleModel,
     });
-    const dir = this.jobDir(job.id);
-    await mkdir(dir, { recursive: true });
-    const files: JobResultFile[] = [];
-    for (const [index, image] of result.images.entries()) {
-      const parameters = formatParameters({
-        prompt: params.prompt,
-        negativePrompt: params.negativePrompt,
-        steps: params.steps,
-        sampler: result.sampler,
-        guidance: params.guidance,
-        seed: image.seed,
-        width: image.width,
-        height: image.height,
-        model: result.modelName,
-        ...(params.kind === 'img2img' ? { denoisingStrength: params.strength ?? 0.8 } : {}),
-      });
-      const png = await encodePng(image, { parameters, software: this.options.software });
-      const path = join(dir, `${index + 1}.png`);
-      await writeFileAtomic(path, png);
-      files.push({ path, seed: image.seed, nsfw: image.nsfw ?? false, width: image.width, height: image.height });
-    }
-    let gridPath: string | undefined;
-    if (result.images.length > 1) {
-      const grid = await encodeGridPng(result.images, {
-        parameters: formatParameters({ prompt: params.prompt, negativePrompt: params.negativePrompt, steps: params.steps, sampler: result.sampler, guidance: params.guidance, seed: params.seed, width: params.width, height: params.height, model: result.modelName }),
-        software: this.options.software,
-      });
-      gridPath = join(dir, 'grid.png');
-      await writeFileAtomic(gridPath, grid);
-    }
-    return {
-      files,
-      gridPath,
-      sampler: result.sampler,
-      model: result.modelName,
-      stepsRun: result.stepsRun,
-      promptTruncated: result.promptTruncated,
-      elapsedMs: result.elapsedMs,
-    };
-  }
-
-  private async runUpscale(jobId: string, params: JobParams, signal: AbortSignal): Promise<JobResult> {
-    const source = params.upscale;
-    if (!source) throw new InvalidRequestError('this upscale job has no source image');
-    const bytes = await readFile(source.sourcePath);
-    const image = await readRgb(source.sourcePath);
-    if (signal.aborted) throw new GenerationCancelledError();
-    const started = performance.now();
-    // An ONNX upscaler blocks its thread like any model, so it runs in the inference process; Lanczos (sharp, on
-    // libuv's pool) is fine here.
-    const engine = this.options.engine;
-    const done = this.options.upscaleModel && engine.upscale ? await engine.upscale(image, source.factor, this.options.upscaleModel) : await upscale(image, source.factor);
-    const dir = this.jobDir(jobId);
-    await mkdir(dir, { recursive: true });
-    const parameters = readPngParameters(bytes);
-    const png = await encodePng(done.image, { parameters: `${parameters ?? params.prompt}, Upscale: ${source.factor}x ${done.method}`, software: this.options.software });
-    const path = join(dir, `upscaled-${source.factor}x.png`);
-    await writeFileAtomic(path, png);
-    return {
-      files: [{ path, seed: params.seed, nsfw: false, width: done.image.width, height: done.image.height }],
-      sampler: params.sampler ?? 'pndm',
-      model: this.options.engine.info?.modelName ?? 'unknown',
-      stepsRun: 0,
-      promptTruncated: false,
-      elapsedMs: performance.now() - started,
-      upscaleMethod: done.method,
-    };
+    return writeJobFiles(this.jobDir(job.id), params, rendered);
   }
 
   // ---- queue events -> store + our events ------------------------------------------------------------------------
@@ -389,13 +293,4 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       this.log(`could not requeue job ${job.id}: ${String(err)}`);
     }
   }
-}
-
-/** Decodes an image file to RGB; resizes (cover) when a size is given. */
-async function readRgb(path: string, width?: number, height?: number): Promise<RgbImage> {
-  let pipeline = sharp(path).removeAlpha().toColourspace('srgb');
-  if (width && height) pipeline = pipeline.resize(width, height, { fit: 'cover' });
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`expected an RGB image, got ${info.channels} channels`);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }

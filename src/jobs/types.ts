@@ -38,18 +38,20 @@ export interface JobParams {
   };
 }
 
-export interface JobResultFile {
-  path: string;
+/** What is known of each finished image wherever its bytes are: a file here, PNG bytes on a worker, a Redis blob. */
+export interface ImageFacts {
   seed: number;
   nsfw: boolean;
   width: number;
   height: number;
 }
 
-export interface JobResult {
-  files: JobResultFile[];
-  /** count > 1: the grid PNG shown first. */
-  gridPath?: string;
+export interface JobResultFile extends ImageFacts {
+  path: string;
+}
+
+/** What a finished job reports besides its images; the same in local mode, on a worker and over the wire. */
+export interface JobOutcome {
   sampler: SamplerName;
   model: string;
   stepsRun: number;
@@ -59,10 +61,19 @@ export interface JobResult {
   upscaleMethod?: string;
 }
 
-/** What progress subscribers get (a preview already encoded small for Discord). */
-export interface JobProgress {
+export interface JobResult extends JobOutcome {
+  files: JobResultFile[];
+  /** count > 1: the grid PNG shown first. */
+  gridPath?: string;
+}
+
+/**
+ * What progress subscribers get (a preview already encoded small for Discord). `Preview` is the preview's form in
+ * transit: bytes in a process, base64 text in a BullMQ progress update (src/scale/protocol.ts).
+ */
+export interface JobProgress<Preview = Uint8Array> {
   step: number;
   total: number;
   elapsedMs: number;
-  preview?: Uint8Array;
+  preview?: Preview;
 }

@@ -3,8 +3,7 @@
 import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
 import { GenerationCancelledError, InvalidRequestError, type PipelineInfo } from '../pipeline/pipeline.ts';
 import { WorkerCrashedError } from '../pipeline/worker/client.ts';
-import type { SamplerName } from '../pipeline/schedulers/types.ts';
-import type { JobParams, JobProgress } from '../jobs/types.ts';
+import type { ImageFacts, JobOutcome, JobParams, JobProgress } from '../jobs/types.ts';
 
 /** BullMQ job data. The BullMQ job id is the bot's job id. */
 export interface RemoteJobData {
@@ -23,32 +22,17 @@ export interface RemoteJobData {
 }
 
 /** job.updateProgress payload: previews are small WebPs (a few KB), base64. */
-export interface RemoteProgress {
-  step: number;
-  total: number;
-  elapsedMs: number;
-  preview?: string;
-}
+export type RemoteProgress = JobProgress<string>;
 
-export interface RemoteImage {
+export interface RemoteImage extends ImageFacts {
   /** Blob key of the finished PNG (parameters embedded). */
   key: string;
-  seed: number;
-  nsfw: boolean;
-  width: number;
-  height: number;
 }
 
 /** The BullMQ return value. */
-export interface RemoteResult {
+export interface RemoteResult extends JobOutcome {
   images: RemoteImage[];
   gridKey?: string;
-  sampler: SamplerName;
-  model: string;
-  stepsRun: number;
-  promptTruncated: boolean;
-  elapsedMs: number;
-  upscaleMethod?: string;
   /** The worker that ran it. */
   worker: string;
 }

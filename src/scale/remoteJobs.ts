@@ -6,13 +6,12 @@
 // needs the job's lock, which a stalled worker has lost), and the bot settles each job once (PooledQueue) and
 // delivers it under the SQLite claim. A job that ran on a worker that died is put back by BullMQ's stalled-job check
 // and finishes elsewhere; the bot only sees it start again.
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Queue, QueueEvents, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { abortKind, type Job } from '../queue/index.ts';
-import { writeFileAtomic } from '../storage/index.ts';
-import type { JobParams, JobProgress, JobResult, JobResultFile } from '../jobs/types.ts';
+import { writeJobFiles } from '../jobs/render.ts';
+import type { JobParams, JobProgress, JobResult } from '../jobs/types.ts';
 import { BlobStore } from './blobs.ts';
 import { CANCEL_CHANNEL, PREFIX, blobKey, cancelKey, eventsStreamKey, queueNameFor } from './keys.ts';
 import { decodeFailure, decodeProgress, type RemoteJobData, type RemoteResult } from './protocol.ts';
@@ -241,34 +240,20 @@ export class RemoteJobs {
     return undefined;
   }
 
-  /** Writes the worker's PNGs into the job's folder (atomically) and frees them in Redis. */
+  /** Writes the worker's PNGs into the job's folder (atomically, named as in local mode) and frees them in Redis. */
   async #collect(job: Job<JobParams>, value: RemoteResult, dir: string): Promise<JobResult> {
-    await mkdir(dir, { recursive: true });
-    const fetch = async (key: string, name: string): Promise<string> => {
+    const fetch = async (key: string): Promise<Buffer> => {
       const bytes = await this.#blobs.get(key);
-      if (!bytes) throw new Error(`the result image ${name} expired in Redis before the bot collected it`);
-      const path = join(dir, name);
-      await writeFileAtomic(path, bytes);
-      return path;
+      if (!bytes) throw new Error(`the result image ${key} expired in Redis before the bot collected it`);
+      return bytes;
     };
-    const upscale = job.params.kind === 'upscale' ? job.params.upscale : undefined;
-    const files: JobResultFile[] = [];
-    for (const [index, image] of value.images.entries()) {
-      const name = upscale ? `upscaled-${upscale.factor}x.png` : `${index + 1}.png`;
-      files.push({ path: await fetch(image.key, name), seed: image.seed, nsfw: image.nsfw, width: image.width, height: image.height });
-    }
-    const gridPath = value.gridKey ? await fetch(value.gridKey, 'grid.png') : undefined;
+    const { images, gridKey, worker: _worker, ...outcome } = value;
+    const result = await writeJobFiles(dir, job.params, {
+      ...outcome,
+      images: await Promise.all(images.map(async ({ key, ...facts }) => ({ png: await fetch(key), ...facts }))),
+      grid: gridKey ? await fetch(gridKey) : undefined,
+    });
     await this.#blobs.delete(resultKeys(value)).catch(() => undefined);
-    const result: JobResult = {
-      files,
-      gridPath,
-      sampler: value.sampler,
-      model: value.model,
-      stepsRun: value.stepsRun,
-      promptTruncated: value.promptTruncated,
-      elapsedMs: value.elapsedMs,
-      ...(value.upscaleMethod ? { upscaleMethod: value.upscaleMethod } : {}),
-    };
     this.#o.log(`job ${job.id} done on worker ${value.worker}`, { jobId: job.id, worker: value.worker });
     this.#o.onResult?.(result);
     return result;

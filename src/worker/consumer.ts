@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type { Logger } from '../log.ts';
 import { WorkerEngine, type GenerationEngine } from '../jobs/engine.ts';
+import { renderJob } from '../jobs/render.ts';
 import { GenerationCancelledError, InvalidRequestError } from '../pipeline/pipeline.ts';
 import { loadModelFolder } from '../pipeline/modelFolder.ts';
 import { BlobStore } from '../scale/blobs.ts';
@@ -19,7 +20,6 @@ import { CANCEL_CHANNEL, PREFIX, cancelKey, queueNameFor } from '../scale/keys.t
 import { encodeFailure, encodeProgress, type RemoteJobData, type RemoteResult, type WorkerAdvert } from '../scale/protocol.ts';
 import { WorkerHeartbeat } from '../scale/registry.ts';
 import type { WorkerConfig } from './config.ts';
-import { executeJob } from './execute.ts';
 
 /** Progress without a preview goes out at most this often (each update is a Redis write and an event). */
 const PROGRESS_EVERY_MS = 250;
@@ -78,7 +78,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       const upscaleSource = data.inputs.upscaleSource ? await blobs.get(data.inputs.upscaleSource) : undefined;
       if ((data.inputs.init && !init) || (data.inputs.upscaleSource && !upscaleSource)) throw new InvalidRequestError('the input image is no longer available; please try again');
       let lastSent = 0;
-      const out = await executeJob(engine, data.params, { init, upscaleSource }, {
+      const { images: rendered, grid, ...outcome } = await renderJob(engine, data.params, { init, upscaleSource }, {
         signal: controller.signal,
         software: data.software,
         upscaleModel: config.upscaleModel,
@@ -91,28 +91,10 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       });
       // A run id in the key: should a worker that lost its lock still write, it cannot overwrite this run's bytes.
       const run = randomUUID().slice(0, 8);
-      const images = await Promise.all(
-        out.images.map(async (image, i) => ({
-          key: await blobs.put(jobId, `result-${run}-${i + 1}`, image.png),
-          seed: image.seed,
-          nsfw: image.nsfw,
-          width: image.width,
-          height: image.height,
-        })),
-      );
-      const gridKey = out.grid ? await blobs.put(jobId, `result-${run}-grid`, out.grid) : undefined;
-      log.info({ jobId, ms: Math.round(out.elapsedMs) }, 'job done');
-      return {
-        images,
-        ...(gridKey ? { gridKey } : {}),
-        sampler: out.sampler,
-        model: out.model,
-        stepsRun: out.stepsRun,
-        promptTruncated: out.promptTruncated,
-        elapsedMs: out.elapsedMs,
-        ...(out.upscaleMethod ? { upscaleMethod: out.upscaleMethod } : {}),
-        worker: config.name,
-      };
+      const images = await Promise.all(rendered.map(async ({ png, ...facts }, i) => ({ key: await blobs.put(jobId, `result-${run}-${i + 1}`, png), ...facts })));
+      const gridKey = grid ? await blobs.put(jobId, `result-${run}-grid`, grid) : undefined;
+      log.info({ jobId, ms: Math.round(outcome.elapsedMs) }, 'job done');
+      return { images, ...(gridKey ? { gridKey } : {}), ...outcome, worker: config.name };
     } catch (err) {
       log.info({ jobId, err: err instanceof Error ? err.message : String(err) }, controller.signal.aborted ? 'job cancelled' : 'job failed');
       // Never retried by BullMQ: the bot decides (it retries a crash once, and never a cancellation).

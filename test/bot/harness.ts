@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { startBot, type RunningBot } from '../../src/bot/app.ts';
 import { startDiscordEmulator, type DiscordEmulator, type EmulatorOptions } from '../emulator/index.ts';
 import { ensureTestModels } from '../fixtures/models.ts';
+import { emulatorEnv } from './env.ts';
 
 export interface Harness {
   emulator: DiscordEmulator;
@@ -29,18 +30,7 @@ export interface HarnessOptions {
 }
 
 export function configFor(emulator: DiscordEmulator, modelDir: string, dataDir: string, env: Record<string, string> = {}): Config {
-  return loadConfig({
-    DISCORD_TOKEN: emulator.token,
-    DISCORD_API_URL: emulator.apiUrl,
-    DEV_GUILD_ID: String(emulator.guild.id),
-    MODEL_DIR: modelDir,
-    DATA_DIR: dataDir,
-    ATTACHMENT_HOSTS: new URL(emulator.url).host,
-    ORT_THREADS: '1',
-    PROGRESS_INTERVAL_MS: '250',
-    SHUTDOWN_GRACE_SECONDS: '5',
-    ...env,
-  });
+  return loadConfig(emulatorEnv(emulator, modelDir, dataDir, env));
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

@@ -2,8 +2,14 @@
 // local Discord emulator living in the test process. Crash tests need this: SIGKILL and SIGTERM must hit a real
 // process, not a function call. Its stdout (pino JSON at LOG_LEVEL=debug) is kept line by line for assertions.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { DiscordEmulator } from '../emulator/index.ts';
+import { startDiscordEmulator, type DiscordEmulator } from '../emulator/index.ts';
+import { ensureTestModels } from '../fixtures/models.ts';
+import { emulatorEnv } from '../bot/env.ts';
+import { tempDataDir } from './helpers.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -27,21 +33,9 @@ export interface BotProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** The environment the bot needs to talk to `emulator` (same variables as test/bot/harness.ts configFor). */
+/** The environment the bot needs to talk to `emulator` (the same as the in-process harness's), logging at debug. */
 export function botEnv(emulator: DiscordEmulator, modelDir: string, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DISCORD_TOKEN: emulator.token,
-    DISCORD_API_URL: emulator.apiUrl,
-    DEV_GUILD_ID: String(emulator.guild.id),
-    MODEL_DIR: modelDir,
-    DATA_DIR: dataDir,
-    ATTACHMENT_HOSTS: new URL(emulator.url).host,
-    ORT_THREADS: '1',
-    PROGRESS_INTERVAL_MS: '250',
-    SHUTDOWN_GRACE_SECONDS: '5',
-    LOG_LEVEL: 'debug',
-    ...extra,
-  };
+  return emulatorEnv(emulator, modelDir, dataDir, { LOG_LEVEL: 'debug', ...extra });
 }
 
 /** Spawns the bot with exactly `env` (plus PATH/HOME), so nothing from the developer's shell leaks in. */
@@ -125,4 +119,50 @@ export async function startBotProcess(env: Record<string, string>): Promise<BotP
 export async function killHard(bot: BotProcess): Promise<void> {
   if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
   await bot.exited;
+}
+
+/** What a test file of bot processes shares: one emulator, and the bots and data folders to clean up after it. */
+export interface BotProcessRig {
+  /** The Discord emulator (set once the file's `before` hook has run). */
+  readonly emulator: DiscordEmulator;
+  /** A fresh data folder, removed after the file's tests. */
+  newDataDir(): Promise<string>;
+  /** Starts the bot (tiny-sd15) on `dataDir` and waits until it is connected; killed after the file's tests. */
+  boot(dataDir: string, env?: Record<string, string>): Promise<BotProcess>;
+}
+
+/** Registers the file's before/after hooks: start the emulator, and afterwards kill every bot and remove the folders. */
+export function useBotProcesses(): BotProcessRig {
+  let emulator: DiscordEmulator | undefined;
+  let modelDir = '';
+  const dataDirs: string[] = [];
+  const bots: BotProcess[] = [];
+  before(async () => {
+    modelDir = join(await ensureTestModels(), 'tiny-sd15');
+    emulator = await startDiscordEmulator();
+  });
+  after(async () => {
+    for (const bot of bots) await killHard(bot);
+    await emulator?.close();
+    for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+  });
+  const started = (): DiscordEmulator => {
+    if (!emulator) throw new Error('the emulator starts in the before hook');
+    return emulator;
+  };
+  return {
+    get emulator() {
+      return started();
+    },
+    async newDataDir() {
+      const dir = await tempDataDir();
+      dataDirs.push(dir);
+      return dir;
+    },
+    async boot(dataDir, env = {}) {
+      const bot = await startBotProcess(botEnv(started(), modelDir, dataDir, env));
+      bots.push(bot);
+      return bot;
+    },
+  };
 }

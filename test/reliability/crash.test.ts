@@ -1,56 +1,32 @@
 // The bot process dies (SIGKILL: no chance to clean up) in the middle of a job, or after Discord got the result but
 // before the bot recorded that. Started again on the same data folder, every job is delivered exactly once and its
 // user is told that the job was resumed.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
-import { startDiscordEmulator, type DiscordEmulator } from '../emulator/index.ts';
-import { ensureTestModels } from '../fixtures/models.ts';
-import { botEnv, killHard, startBotProcess, type BotProcess } from './botProcess.ts';
-import { jobIdOf, readJobs, resultMessages, resultUploads, saidTo, sleep, tempDataDir } from './helpers.ts';
+import { killHard, useBotProcesses } from './botProcess.ts';
+import { jobIdOf, readJobs, resultMessages, resultUploads, saidTo, sleep } from './helpers.ts';
 
-let emulator: DiscordEmulator;
-let modelDir: string;
-const dataDirs: string[] = [];
-const bots: BotProcess[] = [];
-
-before(async () => {
-  modelDir = join(await ensureTestModels(), 'tiny-sd15');
-  emulator = await startDiscordEmulator();
-});
-after(async () => {
-  for (const bot of bots) await killHard(bot);
-  await emulator?.close();
-  for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
-});
-
-async function boot(dataDir: string): Promise<BotProcess> {
-  const bot = await startBotProcess(botEnv(emulator, modelDir, dataDir));
-  bots.push(bot);
-  return bot;
-}
+const rig = useBotProcesses();
 
 test('SIGKILL in the middle of a job: after a restart the job runs again, is delivered once, and the user is told', async () => {
-  const dataDir = await tempDataDir();
-  dataDirs.push(dataDir);
-  const channelId = emulator.channels.nsfw.id; // age-restricted: the safety checker's verdict never withholds the image
-  let bot = await boot(dataDir);
-  await emulator.waitForCommands(String(emulator.guild.id));
+  const dataDir = await rig.newDataDir();
+  const channelId = rig.emulator.channels.nsfw.id; // age-restricted: the safety checker's verdict never withholds the image
+  let bot = await rig.boot(dataDir);
+  await rig.emulator.waitForCommands(String(rig.emulator.guild.id));
   // 512x512 and 40 steps takes the tiny model several seconds: long enough to kill it half-way.
-  const handle = emulator.slashCommand({ name: 'imagine', options: { prompt: 'a lighthouse at dusk', width: 512, height: 512, steps: 40, seed: 7 }, channelId });
+  const handle = rig.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a lighthouse at dusk', width: 512, height: 512, steps: 40, seed: 7 }, channelId });
   const jobId = await jobIdOf(handle);
   await handle.waitFor((r) => /step [1-9]\d*\//.test(JSON.stringify(r.body ?? '')), 60_000, 'a progress edit');
   await killHard(bot);
   assert.equal(readJobs(dataDir).find((j) => j.id === jobId)?.state, 'running', 'the job was running when the process died');
-  assert.equal(resultMessages(emulator, channelId, jobId).length, 0);
+  assert.equal(resultMessages(rig.emulator, channelId, jobId).length, 0);
 
-  bot = await boot(dataDir);
+  bot = await rig.boot(dataDir);
   await handle.waitFor((r) => r.status < 300 && r.files.some((f) => f.filename.endsWith('.png')), 90_000, 'the result upload');
-  await emulator.waitFor(() => readJobs(dataDir).find((j) => j.id === jobId)?.state === 'delivered', 10_000, 'the job to be marked delivered');
+  await rig.emulator.waitFor(() => readJobs(dataDir).find((j) => j.id === jobId)?.state === 'delivered', 10_000, 'the job to be marked delivered');
   await sleep(1000); // room for a duplicate to show up, if there were one
-  assert.equal(resultMessages(emulator, channelId, jobId).length, 1, 'exactly one result message');
-  assert.equal(resultUploads(emulator, jobId).length, 1, 'the images were uploaded once');
+  assert.equal(resultMessages(rig.emulator, channelId, jobId).length, 1, 'exactly one result message');
+  assert.equal(resultUploads(rig.emulator, jobId).length, 1, 'the images were uploaded once');
   assert.match(saidTo(handle), /restarted; your job was resumed/, 'the user was told the job was resumed');
   const row = readJobs(dataDir).find((j) => j.id === jobId)!;
   assert.equal(row.attempts, 2, 'ran once before the crash and once after');
@@ -59,27 +35,26 @@ test('SIGKILL in the middle of a job: after a restart the job runs again, is del
 });
 
 test('SIGKILL after Discord got the result but before it was recorded: not posted again, even through the channel fallback', async () => {
-  const dataDir = await tempDataDir();
-  dataDirs.push(dataDir);
-  const channelId = emulator.channels.nsfw.id;
-  let bot = await boot(dataDir);
-  // Hold the result upload for 3 s: the bot is killed while it waits, then the emulator completes the edit anyway.
-  const fault = emulator.faults.add({ match: (r) => r.files.some((f) => f.filename.endsWith('.png')), delayMs: 3000 });
-  const handle = emulator.slashCommand({ name: 'imagine', options: { prompt: 'a red boat', seed: 3 }, channelId });
+  const dataDir = await rig.newDataDir();
+  const channelId = rig.emulator.channels.nsfw.id;
+  let bot = await rig.boot(dataDir);
+  // Hold the result upload for 3 s: the bot is killed while it waits, then the rig.emulator completes the edit anyway.
+  const fault = rig.emulator.faults.add({ match: (r) => r.files.some((f) => f.filename.endsWith('.png')), delayMs: 3000 });
+  const handle = rig.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a red boat', seed: 3 }, channelId });
   const jobId = await jobIdOf(handle);
-  await emulator.waitFor(() => fault.hits > 0, 60_000, 'the result upload to start');
+  await rig.emulator.waitFor(() => fault.hits > 0, 60_000, 'the result upload to start');
   await killHard(bot);
-  await emulator.waitFor(() => resultMessages(emulator, channelId, jobId).length === 1, 10_000, 'Discord to have the result');
+  await rig.emulator.waitFor(() => resultMessages(rig.emulator, channelId, jobId).length === 1, 10_000, 'Discord to have the result');
   assert.equal(readJobs(dataDir).find((j) => j.id === jobId)?.state, 'succeeded', 'the bot died before recording the delivery');
   // The interaction token is gone by the time the bot is back: a naive redelivery would post a second, new message.
-  emulator.expireInteractionTokens();
+  rig.emulator.expireInteractionTokens();
 
-  bot = await boot(dataDir);
-  await emulator.waitFor(() => readJobs(dataDir).find((j) => j.id === jobId)?.state === 'delivered', 30_000, 'the job to be marked delivered');
+  bot = await rig.boot(dataDir);
+  await rig.emulator.waitFor(() => readJobs(dataDir).find((j) => j.id === jobId)?.state === 'delivered', 30_000, 'the job to be marked delivered');
   await sleep(500);
-  assert.equal(resultMessages(emulator, channelId, jobId).length, 1, 'still exactly one result message');
-  assert.equal(resultUploads(emulator, jobId).length, 1, 'uploaded once');
+  assert.equal(resultMessages(rig.emulator, channelId, jobId).length, 1, 'still exactly one result message');
+  assert.equal(resultUploads(rig.emulator, jobId).length, 1, 'uploaded once');
   assert.ok(bot.logs().some((l) => l.jobId === jobId && /already posted/.test(l.msg ?? '')), 'the bot says why it did not post again');
   await killHard(bot);
-  assert.deepEqual(emulator.unknownRequests(), []);
+  assert.deepEqual(rig.emulator.unknownRequests(), []);
 });

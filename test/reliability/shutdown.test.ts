@@ -1,35 +1,12 @@
 // SIGTERM while a job runs: the bot stops taking work, gives the running job the grace period, persists, closes the
 // gateway and exits 0. A job that fits in the grace period is delivered before the exit; one that does not is run
 // again by the next start.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
-import { startDiscordEmulator, type DiscordEmulator } from '../emulator/index.ts';
-import { ensureTestModels } from '../fixtures/models.ts';
-import { botEnv, killHard, startBotProcess, type BotProcess } from './botProcess.ts';
-import { jobIdOf, readJobs, resultMessages, saidTo, tempDataDir } from './helpers.ts';
+import { useBotProcesses, type BotProcess } from './botProcess.ts';
+import { jobIdOf, readJobs, resultMessages, saidTo } from './helpers.ts';
 
-let emulator: DiscordEmulator;
-let modelDir: string;
-const dataDirs: string[] = [];
-const bots: BotProcess[] = [];
-
-before(async () => {
-  modelDir = join(await ensureTestModels(), 'tiny-sd15');
-  emulator = await startDiscordEmulator();
-});
-after(async () => {
-  for (const bot of bots) await killHard(bot);
-  await emulator?.close();
-  for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
-});
-
-async function boot(dataDir: string, env: Record<string, string> = {}): Promise<BotProcess> {
-  const bot = await startBotProcess(botEnv(emulator, modelDir, dataDir, env));
-  bots.push(bot);
-  return bot;
-}
+const rig = useBotProcesses();
 
 async function sigterm(bot: BotProcess): Promise<{ code: number | null; ms: number }> {
   const started = Date.now();
@@ -39,12 +16,11 @@ async function sigterm(bot: BotProcess): Promise<{ code: number | null; ms: numb
 }
 
 test('SIGTERM, job longer than the grace period: exits 0 within it, gateway closed; the next start resumes and delivers it', async () => {
-  const dataDir = await tempDataDir();
-  dataDirs.push(dataDir);
-  const channelId = emulator.channels.nsfw.id;
-  let bot = await boot(dataDir, { SHUTDOWN_GRACE_SECONDS: '2' });
-  await emulator.waitForCommands(String(emulator.guild.id));
-  const handle = emulator.slashCommand({ name: 'imagine', options: { prompt: 'a harbour at night', width: 512, height: 512, steps: 50, seed: 5 }, channelId });
+  const dataDir = await rig.newDataDir();
+  const channelId = rig.emulator.channels.nsfw.id;
+  let bot = await rig.boot(dataDir, { SHUTDOWN_GRACE_SECONDS: '2' });
+  await rig.emulator.waitForCommands(String(rig.emulator.guild.id));
+  const handle = rig.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a harbour at night', width: 512, height: 512, steps: 50, seed: 5 }, channelId });
   const jobId = await jobIdOf(handle);
   await handle.waitFor((r) => /step [1-9]\d*\//.test(JSON.stringify(r.body ?? '')), 60_000, 'a progress edit');
   const { code, ms } = await sigterm(bot);
@@ -53,29 +29,28 @@ test('SIGTERM, job longer than the grace period: exits 0 within it, gateway clos
   assert.ok(ms < 10_000, `stopped in ${ms} ms`);
   const lines = bot.logs().map((l) => l.msg);
   assert.ok(lines.includes('shutting down') && lines.includes('stopped'), 'a graceful stop, logged');
-  await emulator.waitFor(() => !emulator.gatewayStats.connected || undefined, 5000, 'the gateway connection to close');
+  await rig.emulator.waitFor(() => !rig.emulator.gatewayStats.connected || undefined, 5000, 'the gateway connection to close');
   assert.equal(readJobs(dataDir).find((j) => j.id === jobId)?.state, 'running', 'left for the next start (requeued there)');
 
-  bot = await boot(dataDir);
+  bot = await rig.boot(dataDir);
   await handle.waitFor((r) => (r.status ?? 0) < 300 && r.files.some((f) => f.filename.endsWith('.png')), 120_000, 'the result');
-  await emulator.waitFor(() => readJobs(dataDir).find((j) => j.id === jobId)?.state === 'delivered', 10_000, 'delivered');
-  assert.equal(resultMessages(emulator, channelId, jobId).length, 1);
+  await rig.emulator.waitFor(() => readJobs(dataDir).find((j) => j.id === jobId)?.state === 'delivered', 10_000, 'delivered');
+  assert.equal(resultMessages(rig.emulator, channelId, jobId).length, 1);
   assert.match(saidTo(handle), /resumed/);
   const { code: second } = await sigterm(bot);
   assert.equal(second, 0);
 });
 
 test('SIGTERM, job shorter than the grace period: the job finishes and is delivered before the process exits', async () => {
-  const dataDir = await tempDataDir();
-  dataDirs.push(dataDir);
-  const channelId = emulator.channels.nsfw.id;
-  const bot = await boot(dataDir, { SHUTDOWN_GRACE_SECONDS: '60' });
-  const handle = emulator.slashCommand({ name: 'imagine', options: { prompt: 'a short job', width: 512, height: 512, steps: 12, seed: 9 }, channelId });
+  const dataDir = await rig.newDataDir();
+  const channelId = rig.emulator.channels.nsfw.id;
+  const bot = await rig.boot(dataDir, { SHUTDOWN_GRACE_SECONDS: '60' });
+  const handle = rig.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a short job', width: 512, height: 512, steps: 12, seed: 9 }, channelId });
   const jobId = await jobIdOf(handle);
   await handle.waitFor((r) => /step [1-9]\d*\//.test(JSON.stringify(r.body ?? '')), 60_000, 'a progress edit');
   const { code } = await sigterm(bot);
   assert.equal(code, 0);
   assert.equal(readJobs(dataDir).find((j) => j.id === jobId)?.state, 'delivered', 'finished and delivered before the exit');
-  assert.equal(resultMessages(emulator, channelId, jobId).length, 1);
-  assert.deepEqual(emulator.unknownRequests(), []);
+  assert.equal(resultMessages(rig.emulator, channelId, jobId).length, 1);
+  assert.deepEqual(rig.emulator.unknownRequests(), []);
 });
