@@ -37,7 +37,11 @@ test('registers every command in the dev guild: slash commands, the Reimagine me
 test('/imagine with options: acknowledged at once, progress edits, then one upload with metadata, embed and buttons', async () => {
   const handle = h.emulator.slashCommand({
     name: 'imagine',
-    options: { prompt: 'a red lighthouse <@&123> @everyone', negative: 'blurry', seed: 99, steps: 6, guidance: 5, sampler: 'euler', width: 128, height: 64 },
+    // The age-restricted channel: the test model's safety checker flags about half of all images, which would be
+    // withheld elsewhere (that policy has its own test below).
+    channelId: h.emulator.channels.nsfw.id,
+    // 40 steps at 512x256 take a few seconds on the test model: several progress intervals (250 ms) long.
+    options: { prompt: 'a red lighthouse <@&123> @everyone', negative: 'blurry', seed: 99, steps: 40, guidance: 5, sampler: 'euler', width: 512, height: 256 },
   });
   const ack = await handle.deferred();
   assert.ok(ack.latencyMs !== undefined && ack.latencyMs < 3000, `acknowledged in ${ack.latencyMs} ms`);
@@ -59,17 +63,17 @@ test('/imagine with options: acknowledged at once, progress edits, then one uplo
   const parameters = readPngParameters(png.bytes) ?? '';
   assert.match(parameters, /^a red lighthouse/);
   assert.match(parameters, /Negative prompt: blurry/);
-  for (const part of ['Steps: 6', 'Seed: 99', 'CFG scale: 5', 'Size: 128x64']) assert.ok(parameters.includes(part), `${part} in ${parameters}`);
+  for (const part of ['Steps: 40', 'Seed: 99', 'CFG scale: 5', 'Size: 512x256']) assert.ok(parameters.includes(part), `${part} in ${parameters}`);
   const meta = await sharp(png.bytes).metadata();
-  assert.deepEqual([meta.width, meta.height], [128, 64]);
+  assert.deepEqual([meta.width, meta.height], [512, 256]);
 
   const original = handle.original()!;
   const fields = embedFields(original);
   assert.equal(fields.Seed, '99');
-  assert.equal(fields.Steps, '6');
+  assert.equal(fields.Steps, '40');
   assert.equal(fields.Guidance, '5');
   assert.match(fields.Sampler, /euler/i);
-  assert.equal(fields.Size, '128×64');
+  assert.equal(fields.Size, '512×256');
   assert.match(fields['Negative prompt'], /blurry/);
   assert.ok(fields.Model && fields.Time, 'model and time shown');
   assert.match(String(original.embeds[0].description), /a red lighthouse/);
