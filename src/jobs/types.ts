@@ -1,25 +1,21 @@
 // What a job is, as the bot persists it: everything needed to run it again after a restart and to deliver it to
 // the right place. No Discord objects here, only ids.
 import type { SamplerName } from '../pipeline/schedulers/types.ts';
+import type { GenerateRequest } from '../pipeline/types.ts';
 
 /** How the job came to be; buttons and menus set it so the result can say "Variation of …". */
 export type JobAction = 'imagine' | 'reroll' | 'vary' | 'remix' | 'upscale' | 'reimagine' | 'reply';
 
-export interface JobParams {
+/**
+ * The generation settings are the pipeline's own (GenerateRequest), stored as plain JSON: the init image travels as
+ * a file path, and the negative prompt is always present (empty when none).
+ */
+export interface JobParams extends Pick<GenerateRequest, 'prompt' | 'seed' | 'steps' | 'guidance' | 'width' | 'height' | 'count' | 'strength'> {
   kind: 'txt2img' | 'img2img' | 'upscale';
   action: JobAction;
-  prompt: string;
   negativePrompt: string;
-  seed: number;
-  steps: number;
-  guidance: number;
   /** Undefined: the model folder's default. */
   sampler?: SamplerName;
-  width: number;
-  height: number;
-  count: number;
-  /** img2img strength in (0, 1]. */
-  strength?: number;
   /** img2img: the init image, saved under DATA_DIR when the job was accepted (so a restart can run it). */
   initImagePath?: string;
   /** upscale: the PNG to enlarge and the factor. */
