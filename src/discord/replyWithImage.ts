@@ -4,8 +4,9 @@
 // message, and the delivery layer edits it in place (jobMessage.ts: a job without an application id owns its
 // channel message). Problems get a short reply to the asking message.
 //
-// The bot has no Message Content intent; Discord still sends the content (and the referenced message) of messages
-// that mention the bot, which is all this needs.
+// Without the privileged Message Content intent Discord still sends the content of messages that mention the bot,
+// but it blanks the attachments of a referenced message that does not mention the bot (other people's uploads); the
+// bot's own results always come through. MESSAGE_CONTENT_INTENT=true turns the intent on (src/discord/client.ts).
 import { Routes, type Message } from 'discord.js';
 import type { BotContext, MessageHandler } from '../bot/types.ts';
 import { channelIsAgeRestricted } from '../commands/imagine.ts';
