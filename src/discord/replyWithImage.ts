@@ -51,7 +51,14 @@ export const replyWithImage: MessageHandler = async (message, ctx) => {
   }
   const url = messageImageUrl(fromDiscordJs(source));
   if (!url) {
-    await answer(message, 'The message you replied to has no image. Reply to a message with a picture and mention me with a prompt, e.g. “@me as a watercolor”.');
+    // Without the intent, someone else's upload looks empty to the bot: say so rather than "no image".
+    const hidden = !ctx.config.messageContentIntent && source.author.id !== botId;
+    await answer(
+      message,
+      hidden
+        ? 'I cannot see images in other people’s messages here (the bot runs without the Message Content intent). Right-click the message → Apps → **Reimagine** instead, or reply to one of my own images.'
+        : 'The message you replied to has no image. Reply to a message with a picture and mention me with a prompt, e.g. “@me as a watercolor”.',
+    );
     return true;
   }
   const prompt = promptFromMention(message.content, botId);
