@@ -3,6 +3,7 @@ import 'dotenv/config';
 import { ConfigError, loadConfig } from './config.ts';
 import { logger } from './log.ts';
 import { startBot } from './bot/app.ts';
+import { exitGracefullyOnSignals } from './process/lifecycle.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -25,24 +26,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const running = bot;
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now (queued jobs stay persisted)');
-      process.exit(130);
-    }
-    void running.stop(signal).then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err: String(err) }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // A stray rejection is a bug to log, not a reason to drop every queued job.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
+  exitGracefullyOnSignals((signal) => running.stop(signal), { log: logger, onForce: 'queued jobs stay persisted' });
   await running.ready.catch((err) => {
     logger.fatal({ err: String(err) }, 'start-up failed');
     process.exit(1);

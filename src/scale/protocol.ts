@@ -1,8 +1,8 @@
 // What travels through BullMQ between the bot and a worker: job data, progress, the return value, failure reasons,
 // and a worker's advertisement. Plain JSON (BullMQ stores it as JSON); bytes go through BlobStore, not here.
 import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
-import { GenerationCancelledError, InvalidRequestError, type PipelineInfo } from '../pipeline/pipeline.ts';
-import { WorkerCrashedError } from '../pipeline/worker/client.ts';
+import type { PipelineInfo } from '../pipeline/pipeline.ts';
+import { errorFromWire, WorkerCrashedError } from '../pipeline/worker/client.ts';
 import type { ImageFacts, JobOutcome, JobParams, JobProgress } from '../jobs/types.ts';
 
 /** BullMQ job data. The BullMQ job id is the bot's job id. */
@@ -100,18 +100,5 @@ export function decodeFailure(reason: string | undefined): Error {
   }
   const name = typeof parsed?.name === 'string' ? parsed.name : 'Error';
   const message = typeof parsed?.message === 'string' ? parsed.message : text;
-  switch (name) {
-    case 'InvalidRequestError':
-      return new InvalidRequestError(message);
-    case 'WorkerCrashedError':
-      return new WorkerCrashedError(message);
-    case 'GenerationCancelledError':
-    case 'AbortError':
-      return new GenerationCancelledError(message.replace(/^generation /, ''));
-    default: {
-      const err = new Error(message);
-      err.name = name;
-      return err;
-    }
-  }
+  return errorFromWire({ name, message });
 }

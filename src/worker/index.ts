@@ -6,6 +6,7 @@ import { ConfigError } from '../config.ts';
 import { logger } from '../log.ts';
 import { loadWorkerConfig } from './config.ts';
 import { startWorker } from './consumer.ts';
+import { exitGracefullyOnSignals } from '../process/lifecycle.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -27,24 +28,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const running = worker;
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now (another worker takes the job over)');
-      process.exit(130);
-    }
-    logger.info({ signal }, 'stopping: no new jobs, finishing the running one');
-    void running.close().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err: String(err) }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
+  exitGracefullyOnSignals(() => running.close(), {
+    log: logger,
+    onForce: 'another worker takes the job over',
+    onStop: 'stopping: no new jobs, finishing the running one',
+  });
 }
 
 await main();

@@ -174,3 +174,15 @@ describe('PipelineWorker crashes and failures', () => {
     assert.equal(worker.alive, false);
   });
 });
+
+test('errorFromWire rebuilds the error classes callers branch on, and keeps any other name', async () => {
+  const { errorFromWire } = await import('../../src/pipeline/worker/client.ts');
+  assert.ok(errorFromWire({ name: 'InvalidRequestError', message: 'width must be a multiple of 8' }) instanceof InvalidRequestError);
+  assert.ok(errorFromWire({ name: 'WorkerCrashedError', message: 'gone' }) instanceof WorkerCrashedError);
+  const cancelled = errorFromWire({ name: 'AbortError', message: 'generation cancelled' });
+  assert.ok(cancelled instanceof GenerationCancelledError);
+  assert.equal(cancelled.message, 'generation cancelled');
+  const other = errorFromWire({ name: 'RangeError', message: 'boom' });
+  assert.equal(other.name, 'RangeError');
+  assert.equal(other.message, 'boom');
+});

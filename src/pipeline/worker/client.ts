@@ -34,12 +34,25 @@ interface Pending {
 const HOST = fileURLToPath(new URL('./host.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
-function fromWire(error: WireError): Error {
-  if (error.name === 'AbortError') return new GenerationCancelledError(error.message.replace(/^generation /, ''));
-  if (error.name === 'InvalidRequestError') return new InvalidRequestError(error.message);
-  const err = new Error(error.message);
-  err.name = error.name;
-  return err;
+/**
+ * Rebuilds an error that crossed a process boundary as {name, message} (this worker's IPC, or a Redis worker's job
+ * failure), as the class callers branch on: their user messages and the crash retry depend on it.
+ */
+export function errorFromWire(error: WireError): Error {
+  switch (error.name) {
+    case 'InvalidRequestError':
+      return new InvalidRequestError(error.message);
+    case 'WorkerCrashedError':
+      return new WorkerCrashedError(error.message);
+    case 'GenerationCancelledError':
+    case 'AbortError':
+      return new GenerationCancelledError(error.message.replace(/^generation /, ''));
+    default: {
+      const err = new Error(error.message);
+      err.name = error.name;
+      return err;
+    }
+  }
 }
 
 export class PipelineWorker extends EventEmitter {
@@ -164,7 +177,7 @@ export class PipelineWorker extends EventEmitter {
       case 'error': {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
-        p?.reject(fromWire(m.error));
+        p?.reject(errorFromWire(m.error));
         break;
       }
     }
