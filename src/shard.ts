@@ -3,11 +3,11 @@
 // each keeps its own SQLite database under DATA_DIR/shard-<id> (src/scale/shardProcess.ts). Discord sends a guild's
 // interactions always to the same shard (guild_id >> 22 mod shard count), so the shard that accepted a job is the
 // one that gets its buttons and delivers its result. Limits: docs/scale-out.md.
-import 'dotenv/config';
 import { fileURLToPath } from 'node:url';
 import { ShardingManager } from 'discord.js';
 import { ConfigError, loadConfig } from './config.ts';
 import { logger } from './log.ts';
+import { readEnvironment } from './process/environment.ts';
 
 function shardCount(value: string | undefined): number | 'auto' {
   const text = value?.trim().toLowerCase() || 'auto';
@@ -20,8 +20,11 @@ async function main(): Promise<void> {
   let totalShards: number | 'auto';
   let token: string;
   try {
-    const config = loadConfig();
-    totalShards = shardCount(process.env.SHARDS);
+    // .env stays out of process.env here too: each shard process reads it itself, and gets its shard from the
+    // manager (SHARDS and SHARD_COUNT in its environment, see src/process/environment.ts).
+    const { values } = readEnvironment();
+    const config = loadConfig(values);
+    totalShards = shardCount(values.SHARDS);
     if (config.queueBackend !== 'redis') throw new ConfigError(['QUEUE_BACKEND: must be redis for a sharded start (each shard is a process; they share the workers through Redis)']);
     token = config.discordToken;
     logger.level = config.logLevel;

@@ -18,6 +18,7 @@ import { modelDefaults } from '../discord/requests.ts';
 import { commands, componentHandlers, messageHandlers, startHooks } from '../commands/index.ts';
 import { startScaleOut, type ScaleOut } from '../scale/index.ts';
 import { createMetrics, serveMetrics } from '../metrics.ts';
+import type { ShardAssignment } from '../process/environment.ts';
 import type { BotContext } from './types.ts';
 
 export const SOFTWARE = 'imagine-bot';
@@ -32,16 +33,12 @@ function logJobLifecycle(jobs: JobService, log: Logger): void {
   jobs.on('timed_out', ({ job }) => log.warn({ jobId: job.id }, 'job timed out'));
 }
 
-/** This process's shard when started by the ShardingManager (src/shard.ts), else null. */
-function shardId(): number | null {
-  const shards = process.env.SHARDS;
-  return shards !== undefined && /^\d+$/.test(shards) ? Number(shards) : null;
-}
-
 export interface StartOptions {
   log?: Logger;
   /** Replace the inference worker (tests). */
   engine?: GenerationEngine;
+  /** The gateway shard to run, in a sharded start (src/shard.ts); otherwise the bot is the only shard. */
+  shard?: ShardAssignment;
 }
 
 export interface RunningBot {
@@ -69,7 +66,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
         redisUrl: config.redisUrl!,
         model: basename(config.modelDir),
         software: SOFTWARE,
-        shard: shardId(),
+        shard: options.shard?.id ?? null,
         log: (message, fields) => log.info({ scale: true, ...fields }, message),
       });
     }
@@ -118,7 +115,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       throw new Error(`could not open the metrics port ${config.metricsPort}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const client = createClient(config);
+  const client = createClient(config, options.shard);
   const delivery = new Delivery({ rest: client.rest, jobs, generations, moderation, log, progressIntervalMs: config.progressIntervalMs });
   delivery.attach();
 

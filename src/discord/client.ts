@@ -6,6 +6,7 @@
 // (src/discord/autoModSync.ts).
 import { Client, GatewayIntentBits, Partials, type ClientOptions } from 'discord.js';
 import type { Config } from '../config.ts';
+import type { ShardAssignment } from '../process/environment.ts';
 
 export function intentsFor(config: Pick<Config, 'messageContentIntent'>): GatewayIntentBits[] {
   const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.AutoModerationConfiguration];
@@ -15,9 +16,15 @@ export function intentsFor(config: Pick<Config, 'messageContentIntent'>): Gatewa
   return intents;
 }
 
-export function createClient(config: Pick<Config, 'discordApiUrl' | 'messageContentIntent'>, extra: Partial<ClientOptions> = {}): Client {
+/**
+ * `shard`: the one this process runs in a sharded start; otherwise the only one. Always given explicitly: discord.js
+ * would otherwise take SHARDS and SHARD_COUNT from process.env (see src/process/environment.ts).
+ */
+export function createClient(config: Pick<Config, 'discordApiUrl' | 'messageContentIntent'>, shard?: ShardAssignment, extra: Partial<ClientOptions> = {}): Client {
   return new Client({
     intents: intentsFor(config),
+    shards: [shard?.id ?? 0],
+    shardCount: shard?.count ?? 1,
     partials: [Partials.Channel],
     // Nobody is pinged by anything the bot sends unless a message says otherwise.
     allowedMentions: { parse: [] },

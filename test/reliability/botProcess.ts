@@ -38,10 +38,16 @@ export function botEnv(emulator: DiscordEmulator, modelDir: string, dataDir: str
   return emulatorEnv(emulator, modelDir, dataDir, { LOG_LEVEL: 'debug', ...extra });
 }
 
-/** Spawns the bot with exactly `env` (plus PATH/HOME), so nothing from the developer's shell leaks in. */
-export function spawnBot(env: Record<string, string>): BotProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: REPO_ROOT,
+const TSX = import.meta.resolve('tsx');
+const ENTRY = join(REPO_ROOT, 'src', 'index.ts');
+
+/**
+ * Spawns the bot with exactly `env` (plus PATH/HOME), so nothing from the developer's shell leaks in. `cwd` is where
+ * it runs (and reads its .env from): the repository by default.
+ */
+export function spawnBot(env: Record<string, string>, options: { cwd?: string } = {}): BotProcess {
+  const child = spawn(process.execPath, ['--import', TSX, ENTRY], {
+    cwd: options.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
