@@ -5,9 +5,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DISCORD_CDN_HOSTS } from './net/download.ts';
 import type { AttentionSlicing, ProviderName } from './pipeline/types.ts';
-import type { SamplerName } from './pipeline/schedulers/types.ts';
 
-export const SAMPLER_NAMES: readonly SamplerName[] = ['pndm', 'ddim', 'euler', 'euler-a', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm'];
 export const PROVIDER_NAMES: readonly ProviderName[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
 
 export interface Config {

@@ -3,34 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DataType, encodeModel, model, node, onnx, tensor, valueInfo, type AttrValue, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../../src/pipeline/onnx/build.ts';
+import { float16Bits } from '../../src/pipeline/tensor.ts';
 
 export type FloatType = 'float32' | 'float16';
-
-/** float -> IEEE half bit pattern, round to nearest even (Node 20 has no Float16Array). */
-export function toHalfBits(value: number): number {
-  const f32 = new Float32Array([value]);
-  const x = new Uint32Array(f32.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    if (rest > midpoint || (rest === midpoint && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
 
 /** Deterministic values in [-scale, scale]: a fixed hash of (seed, index), so regenerated models are byte-identical. */
 export function pseudoRandom(count: number, seed: number, scale = 1): number[] {
@@ -63,7 +38,7 @@ export class GraphBuilder {
   /** A weight in the graph's float type. */
   weight(name: string, dims: number[], values: readonly number[]): string {
     if (values.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`weight ${name}: ${values.length} values for dims [${dims}]`);
-    this.initializers.push(this.float === 'float16' ? tensor(name, 'float16', dims, values.map(toHalfBits)) : tensor(name, 'float32', dims, values));
+    this.initializers.push(this.float === 'float16' ? tensor(name, 'float16', dims, values.map(float16Bits)) : tensor(name, 'float32', dims, values));
     return name;
   }
 

@@ -18,13 +18,12 @@ import { loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline
 import { formatParameters } from '../pipeline/parameters.ts';
 import { GenerationCancelledError, InvalidRequestError, validateRequest } from '../pipeline/pipeline.ts';
 import { encodePng } from '../pipeline/png.ts';
+import { FALLBACK_DEFAULTS } from '../pipeline/request.ts';
 import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
 import { PipelineWorker, type WorkerResult } from '../pipeline/worker/client.ts';
 import { writeFileAtomic } from '../storage/files.ts';
 import { outputPaths, parseGenerateArgs, UsageError, type GenerateArgs } from './generateArgs.ts';
 
-/** Used when neither the command line nor the model's imagine.json gives a value. */
-export const FALLBACK_DEFAULTS = { steps: 30, guidance: 7.5, width: 512, height: 512, strength: 0.8 } as const;
 /** Init images whose header claims more pixels than this are refused before decoding. */
 const INIT_IMAGE_INPUT_LIMIT = 64_000_000;
 const SOFTWARE = 'imagine-bot';

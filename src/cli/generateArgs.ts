@@ -3,7 +3,7 @@
 // CLI and the bot refuse the same requests with the same words.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { samplerFromA1111 } from '../pipeline/parameters.ts';
-import { SAMPLER_NAMES, type SamplerName } from '../pipeline/schedulers/types.ts';
+import { DEFAULT_STRENGTH, SAMPLER_NAMES, type SamplerName } from '../pipeline/request.ts';
 import type { AttentionSlicing } from '../pipeline/types.ts';
 
 /** Bad input on the command line; the message is one line meant for the person who typed it. */
@@ -85,7 +85,7 @@ function buildCommand(): Command {
     .option('--height <h>', "height in pixels, a multiple of 8 (default: the model's imagine.json, else 512)", integer('height'))
     .option('--count <n>', 'images to generate, 1-4; image i uses seed + i', integer('count'), 1)
     .option('--init-image <file>', 'img2img: start from this image (resized to --width/--height, or fitted to the default size)')
-    .option('--strength <f>', 'img2img strength in (0, 1] (default 0.8); needs --init-image', decimal('strength'))
+    .option('--strength <f>', `img2img strength in (0, 1] (default ${DEFAULT_STRENGTH}); needs --init-image`, decimal('strength'))
     .option('--attention-slicing <mode>', 'off|auto|max|flash|N', attentionSlicing, 'auto' as AttentionSlicing)
     .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(CLI_PROVIDERS).default('cpu'))
     .option('--low-memory', 'load one sub-model at a time and run guidance as batch-1 passes (small GPUs)', false)

@@ -11,9 +11,9 @@ import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 import { discordCode } from '../discord/jobMessage.ts';
 import { channelIsAgeRestricted } from './imagine.ts';
+import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
 
 export const REIMAGINE_COMMAND = 'Reimagine';
-export const DEFAULT_REIMAGINE_STRENGTH = 0.8;
 
 const NO_IMAGE = 'That message has no image to start from. Use Reimagine on a message with a picture (an upload or one of my results).';
 
@@ -23,7 +23,7 @@ const NO_IMAGE = 'That message has no image to start from. Use Reimagine on a me
  */
 export function parseStrength(text: string | null | undefined): number {
   const raw = (text ?? '').trim();
-  if (!raw) return DEFAULT_REIMAGINE_STRENGTH;
+  if (!raw) return DEFAULT_STRENGTH;
   const percent = raw.endsWith('%');
   const numeric = (percent ? raw.slice(0, -1) : raw).trim().replace(',', '.');
   const value = /^\d*\.?\d+$/.test(numeric) ? Number(numeric) / (percent ? 100 : 1) : Number.NaN;
@@ -55,7 +55,7 @@ function strengthModal(targetMessageId: string, prompt: string): ModalBuilder {
           .setStyle(TextInputStyle.Short)
           .setRequired(false)
           .setMaxLength(8)
-          .setValue(String(DEFAULT_REIMAGINE_STRENGTH)),
+          .setValue(String(DEFAULT_STRENGTH)),
       ),
     );
 }

@@ -3,6 +3,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed, type RESTPostAPIChannelMessageJSONBody } from 'discord.js';
 import type { JobParams, JobProgress, JobResult } from '../jobs/types.ts';
 import { jobButtonId } from './customIds.ts';
+import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
 
 export const NO_PINGS = { parse: [] as never[] };
 
@@ -96,7 +97,7 @@ export function resultBody(jobId: string, params: JobParams, result: JobResult, 
     { name: 'Size', value: `${result.files[0]?.width ?? params.width}×${result.files[0]?.height ?? params.height}`, inline: true },
     { name: 'Model', value: result.model.slice(0, 100), inline: true },
   );
-  if (params.kind === 'img2img') fields.push({ name: 'Strength', value: String(params.strength ?? 0.8), inline: true });
+  if (params.kind === 'img2img') fields.push({ name: 'Strength', value: String(params.strength ?? DEFAULT_STRENGTH), inline: true });
   if (params.kind === 'upscale') fields.push({ name: 'Upscale', value: `${params.upscale?.factor}× (${result.upscaleMethod ?? 'lanczos'})`, inline: true });
   fields.push({ name: 'Time', value: formatDuration(result.elapsedMs), inline: true });
   const shown = files.find((f) => !f.spoiler);

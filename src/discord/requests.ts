@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { QueueRefusal } from '../queue/index.ts';
 import type { Config } from '../config.ts';
-import type { SamplerName } from '../pipeline/schedulers/types.ts';
+import { DEFAULT_STRENGTH, FALLBACK_DEFAULTS, SAMPLER_NAMES, type SamplerName } from '../pipeline/request.ts';
 import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
 import type { JobParams } from '../jobs/types.ts';
 import type { JobRow, SubmitInput } from '../jobs/service.ts';
@@ -21,10 +21,10 @@ export interface ModelDefaults {
 export function modelDefaults(stored: ImagineDefaults, folderSampler: SamplerName): ModelDefaults {
   return {
     sampler: stored.sampler ?? folderSampler,
-    steps: stored.steps ?? 30,
-    guidance: stored.guidance ?? 7.5,
-    width: stored.width ?? 512,
-    height: stored.height ?? 512,
+    steps: stored.steps ?? FALLBACK_DEFAULTS.steps,
+    guidance: stored.guidance ?? FALLBACK_DEFAULTS.guidance,
+    width: stored.width ?? FALLBACK_DEFAULTS.width,
+    height: stored.height ?? FALLBACK_DEFAULTS.height,
   };
 }
 
@@ -73,7 +73,7 @@ export function effectiveLimits(ctx: Pick<BotContext, 'config' | 'moderation'>, 
   };
 }
 
-const SAMPLERS = new Set<string>(['pndm', 'ddim', 'euler', 'euler-a', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm']);
+const SAMPLERS = new Set<string>(SAMPLER_NAMES);
 
 /**
  * Validates and completes a txt2img/img2img request. Throws RequestError with a sentence for the user; never
@@ -130,7 +130,7 @@ export function buildParams(options: RequestOptions, defaults: ModelDefaults, li
     width,
     height,
     count,
-    ...(strength !== undefined || base.kind === 'img2img' ? { strength: strength ?? base.strength ?? 0.8 } : {}),
+    ...(strength !== undefined || base.kind === 'img2img' ? { strength: strength ?? base.strength ?? DEFAULT_STRENGTH } : {}),
   };
 }
 

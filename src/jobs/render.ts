@@ -11,6 +11,7 @@ import { formatParameters } from '../pipeline/parameters.ts';
 import { encodePng, encodeWebpPreview, readPngParameters } from '../pipeline/png.ts';
 import { encodeGridPng } from '../pipeline/grid.ts';
 import { upscale } from '../pipeline/upscale.ts';
+import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
 import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
 import type { GenerationEngine } from './engine.ts';
 import type { ImageFacts, JobOutcome, JobParams, JobProgress, JobResult, JobResultFile } from './types.ts';
@@ -40,9 +41,6 @@ export interface RenderedJob extends JobOutcome {
   /** count > 1: the grid PNG. */
   grid?: Uint8Array;
 }
-
-/** img2img strength when the job names none. */
-const DEFAULT_STRENGTH = 0.8;
 
 export async function renderJob(engine: GenerationEngine, params: JobParams, inputs: RenderInputs, options: RenderOptions): Promise<RenderedJob> {
   if (params.kind === 'upscale') return renderUpscale(engine, params, inputs, options);

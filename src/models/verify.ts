@@ -3,7 +3,8 @@
 // still has the size the hub listed. Every problem comes as one line that says what is wrong and how to fix it.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { openForInspection } from '../pipeline/session.ts';
 import { checkSignature, formatProblem, inspectSignatures, loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline/modelFolder.ts';
 
 /** Written beside an installed model: where it came from and what was verified. */
@@ -76,7 +77,7 @@ function fixForLayout(err: ModelFolderError): string {
 export async function verifyPreviewDecoder(file: string): Promise<string[]> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+    session = await openForInspection(file);
   } catch (err) {
     return [`${file}: ONNX Runtime cannot load it (${String(err instanceof Error ? err.message : err).split('\n')[0]}). Fix: ${REFETCH}`];
   }

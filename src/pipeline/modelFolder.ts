@@ -20,7 +20,8 @@
 // the model file when a session is created from the path, which is why every path here is a file path.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { openForInspection } from './session.ts';
 import { z } from 'zod';
 import { SAMPLER_NAMES } from './schedulers/types.ts';
 
@@ -371,7 +372,7 @@ export async function inspectSignatures(folder: ModelFolder): Promise<SignatureP
     if (!file) continue;
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+      session = await openForInspection(file);
     } catch (err) {
       const message = String(err instanceof Error ? err.message : err).split('\n')[0];
       const external = /external|onnx_data|weights\.pb|No such file/i.test(message);

@@ -14,6 +14,7 @@ import { decodeLatents, encodeImage } from './vae.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
 import { prepareUnet } from './attention/index.ts';
+import { DEFAULT_STRENGTH } from './request.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
 export class GenerationCancelledError extends Error {
@@ -248,7 +249,7 @@ export class StableDiffusionPipeline {
     let latents: Float32Array = new Float32Array(perImage * count);
     const scaling = this.folder.vaeScalingFactor;
     if (request.initImage) {
-      const strength = request.strength ?? 0.8;
+      const strength = request.strength ?? DEFAULT_STRENGTH;
       // img2imgTimesteps throws a RangeError when steps x strength rounds down to no step: that is the user's request.
       const plan = (() => {
         try {

@@ -49,7 +49,12 @@ export async function createSession(path: string, settings: SessionSettings): Pr
   return { session, provider: 'cpu', path };
 }
 
-function firstLine(err: unknown): string {
+/** A CPU session opened only to read a file's input/output signatures: one thread, no graph optimisation. */
+export function openForInspection(path: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(path, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+}
+
+export function firstLine(err: unknown): string {
   return String(err instanceof Error ? err.message : err).split('\n')[0];
 }
 

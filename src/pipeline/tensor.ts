@@ -1,5 +1,6 @@
-// Generic helpers for flat float tensors: IEEE half-precision conversion of whole arrays (fp16 ONNX models take and
-// return float16 as raw Uint16 bit patterns) and the few element-wise reductions the samplers and tests need.
+// Generic helpers for flat float tensors: IEEE half-precision conversion (fp16 ONNX models take and return float16
+// as raw Uint16 bit patterns; this is the project's one converter, for arrays and single values alike) and the few
+// element-wise reductions the samplers and tests need.
 
 let halfToFloatTable: Float32Array | null = null;
 
@@ -52,6 +53,20 @@ export function float32BitsToFloat16Bits(bits: number): number {
   // A carry out of the mantissa correctly bumps the exponent (and reaches infinity at the top).
   if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
   return sign | half;
+}
+
+const scalarFloat = new Float32Array(1);
+const scalarBits = new Uint32Array(scalarFloat.buffer);
+
+/** One number to the nearest float16 bit pattern (via float32, as numpy's astype(float16) of a float32 array does). */
+export function float16Bits(value: number): number {
+  scalarFloat[0] = value;
+  return float32BitsToFloat16Bits(scalarBits[0]);
+}
+
+/** One float16 bit pattern to its exact value. */
+export function float16Value(bits: number): number {
+  return halfTable()[bits & 0xffff];
 }
 
 /** float32 array -> float16 bit patterns (round to nearest, ties to even). */

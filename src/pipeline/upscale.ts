@@ -10,6 +10,8 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { ProviderName, RgbImage } from './types.ts';
+import { float16Bits, float16Value } from './tensor.ts';
+import { createSession } from './session.ts';
 
 export interface UpscalerSettings {
   provider?: ProviderName;
@@ -39,70 +41,9 @@ export interface UpscaleResult {
   tiles?: number;
 }
 
-// --- fp16 <-> fp32 (local: src/pipeline/tensor.ts did not exist when this was written) ---
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half bits for a float, rounding to nearest even. */
-export function float16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
-  return sign | half;
-}
-
-export function float16Value(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >>> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 0x1f) return m ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 // --- the model ---
 
 type FloatType = 'float32' | 'float16';
-
-function firstLine(err: unknown): string {
-  return String(err instanceof Error ? err.message : err).split('\n')[0];
-}
-
-async function createSession(path: string, settings: UpscalerSettings): Promise<ort.InferenceSession> {
-  const options = (provider: string): ort.InferenceSession.SessionOptions => ({
-    executionProviders: provider === 'cpu' ? ['cpu'] : [provider, 'cpu'],
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    ...(settings.intraOpThreads ? { intraOpNumThreads: settings.intraOpThreads } : {}),
-  });
-  const provider = settings.provider ?? 'cpu';
-  if (provider !== 'cpu') {
-    try {
-      return await ort.InferenceSession.create(path, options(provider));
-    } catch (err) {
-      settings.log?.(`execution provider "${provider}" unavailable for the upscaler (${firstLine(err)}); using CPU`);
-    }
-  }
-  return ort.InferenceSession.create(path, options('cpu'));
-}
 
 export class OnnxUpscaler {
   private constructor(
@@ -118,7 +59,8 @@ export class OnnxUpscaler {
   ) {}
 
   static async load(path: string, settings: UpscalerSettings = {}): Promise<OnnxUpscaler> {
-    const session = await createSession(path, settings);
+    // The same provider choice and CPU fallback as the diffusion models' sessions.
+    const { session } = await createSession(path, { provider: settings.provider ?? 'cpu', intraOpThreads: settings.intraOpThreads, log: settings.log });
     try {
       const input = session.inputMetadata[0];
       const output = session.outputMetadata[0];

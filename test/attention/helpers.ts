@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { toHalf } from './unetLike.ts';
 import type { UnetLikeSpec } from './unetLike.ts';
 import { unetLikeInputs } from './unetLike.ts';
-import { halfToFloat } from '../../src/pipeline/attention/graphIndex.ts';
+import { float16Value } from '../../src/pipeline/tensor.ts';
 
 export type Outputs = Record<string, Float32Array>;
 
@@ -21,7 +21,7 @@ export async function runModel(source: string | Uint8Array, feeds: Record<string
 }
 
 export function asFloat32(t: ort.Tensor): Float32Array {
-  if (t.type === 'float16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  if (t.type === 'float16') return Float32Array.from(t.data as Uint16Array, float16Value);
   return Float32Array.from(t.data as Float32Array);
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { float16ToFloat32, float32ToFloat16, linearCombination, meanAbs, scale, sumAbs } from '../../src/pipeline/tensor.ts';
+import { float16Bits, float16ToFloat32, float16Value, float32ToFloat16, linearCombination, meanAbs, scale, sumAbs } from '../../src/pipeline/tensor.ts';
 
 const toHalf = (values: number[]) => Array.from(float32ToFloat16(Float32Array.from(values)));
 
@@ -49,4 +49,16 @@ test('element-wise helpers', () => {
   assert.deepEqual(Array.from(scale(x, 2)), [2, -4, 6]);
   assert.deepEqual(Array.from(linearCombination(1, x, 2, y)), [2, -1, 1]);
   assert.throws(() => linearCombination(1, x, 1, new Float32Array(2)), /length/);
+});
+
+test('single values: float16Bits and float16Value round-trip and agree with the array converters', () => {
+  for (const v of [0, 1, 0.5, 0.1, 1 / 255, 200 / 255, 65504, -2.5, 6e-8]) {
+    const back = float16Value(float16Bits(v));
+    assert.ok(Math.abs(back - v) <= Math.abs(v) * 1e-3 + 6e-8, `${v} -> ${back}`);
+  }
+  assert.equal(float16Bits(1), 0x3c00);
+  assert.equal(float16Bits(Number.POSITIVE_INFINITY), 0x7c00);
+  const values = [0.1, -3.3, 1e-6, 70000, 2 ** -25 * 3];
+  assert.deepEqual(values.map(float16Bits), Array.from(float32ToFloat16(Float32Array.from(values))));
+  assert.deepEqual(Array.from(Uint16Array.from([0x3555, 0x0001, 0xfc00]), float16Value), Array.from(float16ToFloat32(Uint16Array.from([0x3555, 0x0001, 0xfc00]))));
 });

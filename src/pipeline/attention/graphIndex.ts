@@ -3,6 +3,7 @@
 // from the graph structure itself, because exported graphs often lack value_info shapes.
 import type { IGraphProto as GraphProto, INodeProto as NodeProto, ITensorProto as TensorProto } from '../onnx/build.ts';
 import { DataType } from '../onnx/build.ts';
+import { float16Value } from '../tensor.ts';
 
 const UNARY_ELEMENTWISE = new Set(['Cast', 'Sqrt', 'Reciprocal', 'Neg', 'Identity', 'Exp', 'Log', 'Abs', 'Floor', 'Ceil', 'Relu', 'Erf', 'Softmax', 'Sigmoid', 'Tanh']);
 const BINARY_ELEMENTWISE = new Set(['Mul', 'Div', 'Add', 'Sub', 'Pow', 'Max', 'Min']);
@@ -206,7 +207,7 @@ export function tensorValues(t: TensorProto): number[] | undefined {
     switch (type) {
       case DataType.float32: return read(4, (o) => view.getFloat32(o, true));
       case DataType.double: return read(8, (o) => view.getFloat64(o, true));
-      case DataType.float16: return read(2, (o) => halfToFloat(view.getUint16(o, true)));
+      case DataType.float16: return read(2, (o) => float16Value(view.getUint16(o, true)));
       case DataType.int32: return read(4, (o) => view.getInt32(o, true));
       case DataType.int64: return read(8, (o) => Number(view.getBigInt64(o, true)));
       case DataType.int8: return read(1, (o) => view.getInt8(o));
@@ -218,19 +219,9 @@ export function tensorValues(t: TensorProto): number[] | undefined {
   switch (type) {
     case DataType.float32: return [...(t.floatData ?? [])];
     case DataType.double: return [...(t.doubleData ?? [])];
-    case DataType.float16: return (t.int32Data ?? []).map(halfToFloat);
+    case DataType.float16: return (t.int32Data ?? []).map(float16Value);
     case DataType.int32: case DataType.int8: case DataType.uint8: return [...(t.int32Data ?? [])];
     case DataType.int64: return (t.int64Data ?? []).map(Number);
     default: return undefined;
   }
-}
-
-/** IEEE half-precision bits to a number. */
-export function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
