@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ModelProto } from '../../src/pipeline/onnx/build.ts';
 import { buildClipVocab } from './clipVocab.ts';
 import { writeModel } from './graph.ts';
-import { closedFormUnet, safetyChecker, textEncoder, unet, vaeDecoder, vaeEncoder, LATENT_CHANNELS, TEXT_HIDDEN } from './networks.ts';
+import { closedFormSdxlUnet, closedFormUnet, safetyChecker, sdxlTextEncoder, textEncoder, unet, vaeDecoder, vaeEncoder, LATENT_CHANNELS, SDXL_POOLED, SDXL_TEXT_WIDTHS, SDXL_TIME_IDS, TEXT_HIDDEN } from './networks.ts';
 
 const TOKENIZER_FIXTURES = fileURLToPath(new URL('../../test/fixtures/tokenizers/', import.meta.url));
 const VOCAB_SIZE = Object.keys(buildClipVocab().vocab).length;
@@ -35,6 +35,36 @@ const LCM = {
   timestep_spacing: 'leading',
 };
 /** Closed form: DDIM predicting x0 directly, final alpha 1, so the last step returns the model's prediction exactly. */
+/** stabilityai/stable-diffusion-xl-base-1.0's scheduler_config.json. */
+const EULER_SDXL = {
+  _class_name: 'EulerDiscreteScheduler',
+  _diffusers_version: '0.19.0.dev0',
+  ...SCALED_LINEAR,
+  clip_sample: false,
+  interpolation_type: 'linear',
+  prediction_type: 'epsilon',
+  sample_max_value: 1.0,
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  timestep_spacing: 'leading',
+  use_karras_sigmas: false,
+};
+/** stabilityai/sdxl-turbo's: Euler ancestral with trailing spacing. */
+const EULER_A_SDXL_TURBO = {
+  _class_name: 'EulerAncestralDiscreteScheduler',
+  _diffusers_version: '0.24.0.dev0',
+  ...SCALED_LINEAR,
+  clip_sample: false,
+  interpolation_type: 'linear',
+  prediction_type: 'epsilon',
+  sample_max_value: 1.0,
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  timestep_spacing: 'trailing',
+  use_karras_sigmas: false,
+};
 const DDIM_CLOSED_FORM = { _class_name: 'DDIMScheduler', _diffusers_version: '0.30.0', ...SCALED_LINEAR, clip_sample: false, clip_sample_range: 1.0, prediction_type: 'sample', set_alpha_to_one: true, steps_offset: 1, timestep_spacing: 'leading' };
 
 const CLIP_PREPROCESSOR = {
@@ -62,6 +92,8 @@ interface FolderSpec {
   unetConfig?: Record<string, unknown>;
   imagine?: Record<string, unknown>;
   pipelineClass?: string;
+  /** An SDXL folder: text_encoder_2/ + tokenizer_2/ (SDXL base's: pad "!"), and model_index.json's SDXL flags. */
+  sdxl?: { textEncoder2: ModelProto; forceZerosForEmptyPrompt?: boolean; vaeForceUpcast?: boolean };
 }
 
 function json(path: string, value: unknown): void {
@@ -72,9 +104,13 @@ function writeFolder(dir: string, spec: FolderSpec): void {
   const p = spec.parts;
   const onnx = (library: string, present: boolean) => (present ? [library, 'OnnxRuntimeModel'] : [null, null]);
   mkdirSync(dir, { recursive: true });
+  const sdxlIndex = spec.sdxl
+    ? { force_zeros_for_empty_prompt: spec.sdxl.forceZerosForEmptyPrompt ?? true, text_encoder_2: onnx('diffusers', true), tokenizer_2: ['transformers', 'CLIPTokenizer'] }
+    : {};
   json(join(dir, 'model_index.json'), {
     _class_name: spec.pipelineClass ?? 'OnnxStableDiffusionPipeline',
     _diffusers_version: '0.30.0',
+    ...sdxlIndex,
     feature_extractor: p.safetyChecker ? ['transformers', 'CLIPImageProcessor'] : [null, null],
     requires_safety_checker: Boolean(p.safetyChecker),
     safety_checker: onnx('diffusers', Boolean(p.safetyChecker)),
@@ -86,6 +122,12 @@ function writeFolder(dir: string, spec: FolderSpec): void {
     vae_encoder: onnx('diffusers', Boolean(p.vaeEncoder)),
   });
   writeModel(join(dir, 'text_encoder/model.onnx'), p.textEncoder, spec.externalData?.text_encoder);
+  if (spec.sdxl) {
+    writeModel(join(dir, 'text_encoder_2/model.onnx'), spec.sdxl.textEncoder2);
+    mkdirSync(join(dir, 'tokenizer_2'), { recursive: true });
+    const tok2 = join(TOKENIZER_FIXTURES, 'sd2');
+    for (const f of readdirSync(tok2)) copyFileSync(join(tok2, f), join(dir, 'tokenizer_2', f));
+  }
   writeModel(join(dir, 'unet/model.onnx'), p.unet, spec.externalData?.unet);
   writeModel(join(dir, 'vae_decoder/model.onnx'), p.vaeDecoder);
   if (p.vaeEncoder) writeModel(join(dir, 'vae_encoder/model.onnx'), p.vaeEncoder);
@@ -98,8 +140,12 @@ function writeFolder(dir: string, spec: FolderSpec): void {
     writeModel(join(dir, 'vae_decoder_tiny/model.onnx'), p.previewDecoder);
     json(join(dir, 'vae_decoder_tiny/config.json'), { _class_name: 'AutoencoderTiny', latent_channels: LATENT_CHANNELS, scaling_factor: 1.0 });
   }
-  json(join(dir, 'vae_decoder/config.json'), { _class_name: 'AutoencoderKL', latent_channels: LATENT_CHANNELS, out_channels: 3, sample_size: 64, scaling_factor: spec.scalingFactor });
-  json(join(dir, 'unet/config.json'), { _class_name: 'UNet2DConditionModel', in_channels: LATENT_CHANNELS, out_channels: LATENT_CHANNELS, cross_attention_dim: TEXT_HIDDEN, sample_size: 8, ...spec.unetConfig });
+  const vaeSdxl = spec.sdxl ? { block_out_channels: [128, 256, 512, 512], force_upcast: spec.sdxl.vaeForceUpcast ?? true } : {};
+  json(join(dir, 'vae_decoder/config.json'), { _class_name: 'AutoencoderKL', latent_channels: LATENT_CHANNELS, out_channels: 3, sample_size: 64, scaling_factor: spec.scalingFactor, ...vaeSdxl });
+  const unetSdxl = spec.sdxl
+    ? { addition_embed_type: 'text_time', addition_time_embed_dim: 256, projection_class_embeddings_input_dim: 256 * SDXL_TIME_IDS + SDXL_POOLED, cross_attention_dim: SDXL_TEXT_WIDTHS[0] + SDXL_TEXT_WIDTHS[1] }
+    : {};
+  json(join(dir, 'unet/config.json'), { _class_name: 'UNet2DConditionModel', in_channels: LATENT_CHANNELS, out_channels: LATENT_CHANNELS, cross_attention_dim: TEXT_HIDDEN, sample_size: 8, ...unetSdxl, ...spec.unetConfig });
   mkdirSync(join(dir, 'scheduler'), { recursive: true });
   json(join(dir, 'scheduler/scheduler_config.json'), spec.scheduler);
   mkdirSync(join(dir, 'tokenizer'), { recursive: true });
@@ -161,6 +207,47 @@ export const TEST_MODELS: Record<string, () => FolderSpec> = {
     unetConfig: { time_cond_proj_dim: 256 },
     imagine: { sampler: 'lcm', steps: 4, guidance: 1 },
     pipelineClass: 'ORTLatentConsistencyModelPipeline',
+  }),
+  'tiny-sdxl': () => ({
+    tokenizer: 'sd15',
+    scheduler: EULER_SDXL,
+    // SDXL's VAE: stabilityai/sdxl-vae's scaling_factor
+    scalingFactor: 0.13025,
+    parts: {
+      textEncoder: sdxlTextEncoder({ index: 0, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE }),
+      unet: unet({ float: 'float32', timestepType: 'float32', timestepShape: [], attention: '3d', sdxl: { contextWidth: SDXL_TEXT_WIDTHS[0] + SDXL_TEXT_WIDTHS[1], pooledWidth: SDXL_POOLED, timeIds: SDXL_TIME_IDS } }),
+      vaeDecoder: vaeDecoder({ float: 'float32', weightScale: 0.1 }),
+      vaeEncoder: vaeEncoder({ float: 'float32', output: 'latent_parameters' }),
+    },
+    sdxl: { textEncoder2: sdxlTextEncoder({ index: 1, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE }) },
+    externalData: { unet: 'model.onnx_data' },
+    pipelineClass: 'ORTStableDiffusionXLPipeline',
+  }),
+  'tiny-sdxl-turbo': () => ({
+    tokenizer: 'sd15',
+    scheduler: EULER_A_SDXL_TURBO,
+    scalingFactor: 0.13025,
+    parts: {
+      textEncoder: sdxlTextEncoder({ index: 0, idsType: 'int64', float: 'float16', vocabSize: VOCAB_SIZE }),
+      unet: unet({ float: 'float16', timestepType: 'float16', timestepShape: [], attention: '4d', sdxl: { contextWidth: SDXL_TEXT_WIDTHS[0] + SDXL_TEXT_WIDTHS[1], pooledWidth: SDXL_POOLED, timeIds: SDXL_TIME_IDS } }),
+      vaeDecoder: vaeDecoder({ float: 'float32', weightScale: 0.1 }),
+    },
+    // model_index.json names the SD pipeline class (as some hand-made exports do): detected from text_encoder_2/ and unet/config.json
+    sdxl: { textEncoder2: sdxlTextEncoder({ index: 1, idsType: 'int64', float: 'float16', vocabSize: VOCAB_SIZE }), vaeForceUpcast: false },
+    imagine: { sampler: 'euler-a', steps: 1, guidance: 0, width: 64, height: 64 },
+    pipelineClass: 'OnnxStableDiffusionPipeline',
+  }),
+  'closed-form-sdxl': () => ({
+    tokenizer: 'sd15',
+    scheduler: DDIM_CLOSED_FORM,
+    scalingFactor: 0.13025,
+    parts: {
+      textEncoder: sdxlTextEncoder({ index: 0, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }),
+      unet: closedFormSdxlUnet(),
+      vaeDecoder: vaeDecoder({ float: 'float32', closedForm: true }),
+    },
+    sdxl: { textEncoder2: sdxlTextEncoder({ index: 1, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }) },
+    pipelineClass: 'StableDiffusionXLPipeline',
   }),
   'closed-form': () => ({
     tokenizer: 'sd15',

@@ -63,6 +63,8 @@ export interface UnetOptions {
   attention: '3d' | '4d';
   /** Width of the LCM guidance embedding input timestep_cond, when present. */
   timeCondDim?: number;
+  /** SDXL: cross-attention context width (both encoders side by side) and the text_embeds / time_ids inputs. */
+  sdxl?: { contextWidth: number; pooledWidth: number; timeIds: number };
 }
 
 function splitHeads3d(g: GraphBuilder, x: string): string {
@@ -110,12 +112,19 @@ export function unet(opts: UnetOptions): ModelProto {
   const freqs = g.weight('time_frequencies', [1, INNER], Array.from({ length: INNER }, (_, i) => 0.001 * (i + 1)));
   let emb = g.op('Sin', [g.op('Mul', [t, freqs])]);
   if (opts.timeCondDim) emb = g.op('Add', [emb, g.op('Tanh', [g.op('MatMul', ['timestep_cond', w('time_cond_proj', opts.timeCondDim, INNER)])])]);
+  if (opts.sdxl) {
+    // SDXL's added embedding: the pooled text projection and a sinusoidal embedding of the size/crop ids
+    const ids = g.op('Sin', [g.op('Mul', ['time_ids', g.scalar(0.01)])]);
+    const added = g.op('Add', [g.op('MatMul', ['text_embeds', w('add_text', opts.sdxl.pooledWidth, INNER)]), g.op('MatMul', [ids, w('add_time', opts.sdxl.timeIds, INNER)])]);
+    emb = g.op('Add', [emb, g.op('Tanh', [added])]);
+  }
   x = g.op('Add', [x, g.op('Unsqueeze', [emb, g.int64([1])])]);
 
   const self = attention(g, opts.attention, g.op('MatMul', [x, w('attn1_q', INNER, INNER)]), g.op('MatMul', [x, w('attn1_k', INNER, INNER)]), g.op('MatMul', [x, w('attn1_v', INNER, INNER)]));
   x = g.op('Add', [x, g.op('MatMul', [self, w('attn1_out', INNER, INNER)])]);
   const ctx = 'encoder_hidden_states';
-  const cross = attention(g, opts.attention, g.op('MatMul', [x, w('attn2_q', INNER, INNER)]), g.op('MatMul', [ctx, w('attn2_k', TEXT_HIDDEN, INNER)]), g.op('MatMul', [ctx, w('attn2_v', TEXT_HIDDEN, INNER)]));
+  const ctxWidth = opts.sdxl?.contextWidth ?? TEXT_HIDDEN;
+  const cross = attention(g, opts.attention, g.op('MatMul', [x, w('attn2_q', INNER, INNER)]), g.op('MatMul', [ctx, w('attn2_k', ctxWidth, INNER)]), g.op('MatMul', [ctx, w('attn2_v', ctxWidth, INNER)]));
   x = g.op('Add', [x, g.op('MatMul', [cross, w('attn2_out', INNER, INNER)])]);
   const gate = g.op('Softmax', [g.op('MatMul', [x, w('gate', INNER, INNER)])], { axis: -1 });
   x = g.op('Add', [x, g.op('Mul', [gate, x])]);
@@ -126,9 +135,10 @@ export function unet(opts: UnetOptions): ModelProto {
   const inputs = [
     valueInfo('sample', opts.float, ['batch_size', LATENT_CHANNELS, 'height', 'width']),
     valueInfo('timestep', opts.timestepType, opts.timestepShape),
-    valueInfo('encoder_hidden_states', opts.float, ['batch_size', 'sequence_length', TEXT_HIDDEN]),
+    valueInfo('encoder_hidden_states', opts.float, ['batch_size', 'sequence_length', ctxWidth]),
   ];
   if (opts.timeCondDim) inputs.push(valueInfo('timestep_cond', opts.float, ['batch_size', opts.timeCondDim]));
+  if (opts.sdxl) inputs.push(valueInfo('text_embeds', opts.float, ['batch_size', opts.sdxl.pooledWidth]), valueInfo('time_ids', opts.float, ['batch_size', opts.sdxl.timeIds]));
   return g.build(inputs, [valueInfo('out_sample', opts.float, ['batch_size', LATENT_CHANNELS, 'height', 'width'])], 'unet');
 }
 
@@ -167,9 +177,11 @@ export const CLOSED_FORM_DECODER = {
   bias: [0.01, 0.1, -0.1],
 } as const;
 
-export function vaeDecoder(opts: { float: FloatType; closedForm?: boolean; name?: string }): ModelProto {
+export function vaeDecoder(opts: { float: FloatType; closedForm?: boolean; name?: string; weightScale?: number }): ModelProto {
   const g = new GraphBuilder(opts.float);
-  const A = opts.closedForm ? CLOSED_FORM_DECODER.A.flat() : pseudoRandom(3 * LATENT_CHANNELS, 40, 0.8);
+  // weightScale: SDXL's VAE takes latents divided by 0.13025, larger than SD's 0.18215 ones, so its tiny stand-in uses
+  // smaller weights to keep the tanh out of saturation.
+  const A = opts.closedForm ? CLOSED_FORM_DECODER.A.flat() : pseudoRandom(3 * LATENT_CHANNELS, 40, opts.weightScale ?? 0.8);
   const bias = opts.closedForm ? [...CLOSED_FORM_DECODER.bias] : pseudoRandom(3, 41, 0.2);
   const rgb = g.op('Conv', ['latent_sample', g.weight('conv_weight', [3, LATENT_CHANNELS, 1, 1], A), g.weight('conv_bias', [3], bias)]);
   const up = g.op('Resize', [rgb, '', g.float32([1, 1, 8, 8])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, opts.closedForm ? 'sample' : undefined);
@@ -211,5 +223,98 @@ export function safetyChecker(): ModelProto {
     [valueInfo('clip_input', 'float32', ['batch_size', 3, 224, 224]), valueInfo('images', 'float32', ['batch_size', 'height', 'width', 3])],
     [valueInfo('out_images', 'float32', ['batch_size', 'height', 'width', 3]), valueInfo('has_nsfw_concepts', 'bool', ['batch_size'])],
     'safety_checker',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SDXL. Two text encoders of different widths, exported as optimum does for SDXL (output_hidden_states):
+//   text_encoder   (CLIPTextModel):               last_hidden_state, pooler_output, hidden_states.0 .. hidden_states.L
+//   text_encoder_2 (CLIPTextModelWithProjection): text_embeds [b, P], last_hidden_state, hidden_states.0 .. L
+// random:      h0 = E[ids] + Pos;  h(k+1) = tanh(h(k) @ Wk);  last_hidden_state = h(L);  text_embeds = mean_s h(L) @ Wproj
+// closed-form: hidden_states.k[b, s, :] = sign * ids[b, s] / 1000 + (k - (L - 1)) * 0.5, so the penultimate layer
+//              (k = L - 1) is exactly sign * ids / 1000 and every other layer is off by a multiple of 0.5;
+//              text_embeds[b, :] = mean_s(ids[b, s]) / 1000;  last_hidden_state = hidden_states.L;  pooler_output = mean_s
+
+export const SDXL_TEXT_WIDTHS = [32, 48] as const;
+export const SDXL_POOLED = 16;
+export const SDXL_TIME_IDS = 6;
+/** Layers per encoder (hidden_states has one more entry than this). */
+export const SDXL_LAYERS = [2, 3] as const;
+/** Closed form: the sign of each encoder's hidden states (they differ, so swapping the two halves shows). */
+export const SDXL_CLOSED_FORM_SIGN = [1, -1] as const;
+
+export function sdxlTextEncoder(opts: { index: 0 | 1; idsType: 'int32' | 'int64'; float: FloatType; vocabSize: number; closedForm?: boolean }): ModelProto {
+  const g = new GraphBuilder(opts.float);
+  const width = SDXL_TEXT_WIDTHS[opts.index];
+  const layers = SDXL_LAYERS[opts.index];
+  const withProjection = opts.index === 1;
+  const states: string[] = [];
+  if (opts.closedForm) {
+    const sign = SDXL_CLOSED_FORM_SIGN[opts.index];
+    const ids = g.op('Gather', [g.weight('token_value', [opts.vocabSize, width], Array.from({ length: opts.vocabSize * width }, (_, i) => (sign * Math.floor(i / width)) / 1000)), 'input_ids'], { axis: 0 });
+    for (let k = 0; k <= layers; k++) states.push(g.op('Add', [ids, g.scalar((k - (layers - 1)) * 0.5)], {}, `hidden_states.${k}`));
+  } else {
+    let seed = 60 + opts.index * 10;
+    const emb = g.op('Gather', [g.weight('token_embedding', [opts.vocabSize, width], pseudoRandom(opts.vocabSize * width, seed++, 1)), 'input_ids'], { axis: 0 });
+    const positions = g.weight('position_embedding', [MAX_POSITIONS, width], pseudoRandom(MAX_POSITIONS * width, seed++, 0.5));
+    const pos = g.op('Slice', [positions, g.int64([0]), g.dims('input_ids', 1, 2), g.int64([0])]);
+    let h = g.op('Add', [emb, pos], {}, 'hidden_states.0');
+    states.push(h);
+    for (let k = 1; k <= layers; k++) {
+      h = g.op('Tanh', [g.op('MatMul', [h, g.weight(`layer_${k}`, [width, width], pseudoRandom(width * width, seed++, 1 / Math.sqrt(width)))])], {}, `hidden_states.${k}`);
+      states.push(h);
+    }
+  }
+  const last = g.op('Identity', [states[layers]], {}, 'last_hidden_state');
+  const outputs = [valueInfo('last_hidden_state', opts.float, ['batch_size', 'sequence_length', width])];
+  if (withProjection) {
+    if (opts.closedForm) {
+      const ids = g.op('Cast', ['input_ids'], { to: opts.float === 'float16' ? 10 : 1 });
+      g.op('Expand', [g.op('Div', [g.op('ReduceMean', [ids], { axes: [1], keepdims: 1 }), g.scalar(1000)]), g.int64([1, SDXL_POOLED])], {}, 'text_embeds');
+    } else {
+      const pooled = g.op('ReduceMean', [last], { axes: [1], keepdims: 0 });
+      g.op('MatMul', [pooled, g.weight('text_projection', [width, SDXL_POOLED], pseudoRandom(width * SDXL_POOLED, 79, 1 / Math.sqrt(width)))], {}, 'text_embeds');
+    }
+    outputs.unshift(valueInfo('text_embeds', opts.float, ['batch_size', SDXL_POOLED]));
+  } else {
+    g.op('ReduceMean', [last], { axes: [1], keepdims: 0 }, 'pooler_output');
+    outputs.push(valueInfo('pooler_output', opts.float, ['batch_size', width]));
+  }
+  for (let k = 0; k <= layers; k++) outputs.push(valueInfo(`hidden_states.${k}`, opts.float, ['batch_size', 'sequence_length', width]));
+  return g.build([valueInfo('input_ids', opts.idsType, ['batch_size', 'sequence_length'])], outputs, withProjection ? 'text_encoder_2' : 'text_encoder');
+}
+
+// Closed-form SDXL UNet (prediction_type "sample"): ignores sample and timestep; each latent channel reads one input:
+//   out[b, 0] = G0 * (mean(encoder_hidden_states[b, :, 0:32]) - 0.5)    text_encoder's half
+//   out[b, 1] = G1 * mean(encoder_hidden_states[b, :, 32:80])          text_encoder_2's half
+//   out[b, 2] = G2 * mean(text_embeds[b])                               the pooled projection
+//   out[b, 3] = G3 * (time_ids[b] . W)                                  the micro-conditioning, W = SDXL_TIME_WEIGHTS
+export const SDXL_CLOSED_FORM_GAINS = [0.2, 2, 2, 1] as const;
+export const SDXL_CLOSED_FORM_OFFSET0 = 0.5;
+/** (original h, original w, crop top, crop left, target h, target w): h and w weigh differently, so a swap shows. */
+export const SDXL_TIME_WEIGHTS = [0.002, -0.001, 0.05, 0.07, 0.002, -0.001] as const;
+
+export function closedFormSdxlUnet(): ModelProto {
+  const g = new GraphBuilder('float32');
+  const [w1, w2] = SDXL_TEXT_WIDTHS;
+  const half = (start: number, end: number) => g.op('ReduceMean', [g.op('Slice', ['encoder_hidden_states', g.int64([start]), g.int64([end]), g.int64([2])])], { axes: [1, 2], keepdims: 0 });
+  const col = (x: string) => g.op('Unsqueeze', [x, g.int64([1])]); // [b] -> [b, 1]
+  const f0 = col(g.op('Sub', [half(0, w1), g.scalar(SDXL_CLOSED_FORM_OFFSET0)]));
+  const f1 = col(half(w1, w1 + w2));
+  const f2 = g.op('ReduceMean', ['text_embeds'], { axes: [1], keepdims: 1 });
+  const f3 = g.op('MatMul', ['time_ids', g.weight('time_weights', [SDXL_TIME_IDS, 1], [...SDXL_TIME_WEIGHTS])]);
+  const features = g.op('Concat', [f0, f1, f2, f3], { axis: 1 }); // [b, 4]
+  const scaled = g.op('Mul', [features, g.weight('gains', [1, LATENT_CHANNELS], [...SDXL_CLOSED_FORM_GAINS])]);
+  g.op('Expand', [g.op('Unsqueeze', [scaled, g.int64([2, 3])]), g.op('Shape', ['sample'])], {}, 'out_sample');
+  return g.build(
+    [
+      valueInfo('sample', 'float32', ['batch_size', LATENT_CHANNELS, 'height', 'width']),
+      valueInfo('timestep', 'int64', [1]),
+      valueInfo('encoder_hidden_states', 'float32', ['batch_size', 'sequence_length', w1 + w2]),
+      valueInfo('text_embeds', 'float32', ['batch_size', SDXL_POOLED]),
+      valueInfo('time_ids', 'float32', ['batch_size', SDXL_TIME_IDS]),
+    ],
+    [valueInfo('out_sample', 'float32', ['batch_size', LATENT_CHANNELS, 'height', 'width'])],
+    'unet',
   );
 }

@@ -5,6 +5,8 @@
 //   text_encoder/model.onnx                  CLIP text encoder: input_ids -> last_hidden_state (required)
 //   tokenizer/                               tokenizer.json, or vocab.json + merges.txt (+ special_tokens_map.json,
 //                                            tokenizer_config.json) (required)
+//   text_encoder_2/model.onnx, tokenizer_2/  SDXL only (required there): the second CLIP encoder, with projection:
+//                                            input_ids -> text_embeds, hidden_states.0..N (see ./family.ts)
 //   unet/model.onnx (+ unet/config.json)     sample, timestep, encoder_hidden_states[, timestep_cond] -> out_sample
 //   vae_decoder/model.onnx (+ config.json)   latent_sample -> sample; config.json's scaling_factor (default 0.18215)
 //   scheduler/scheduler_config.json          raw diffusers scheduler config (normalised by ./schedulers)
@@ -24,6 +26,7 @@ import type * as ort from 'onnxruntime-node';
 import { openForInspection } from './session.ts';
 import { z } from 'zod';
 import { SAMPLER_NAMES } from './schedulers/types.ts';
+import { detectFamily, SDXL_UNET_INPUTS, type ModelFamily } from './family.ts';
 
 type Json = Record<string, unknown>;
 
@@ -66,11 +69,12 @@ export async function readJsonFile(file: string): Promise<Json> {
 }
 
 /** The ONNX sub-models, by the names the pipeline uses. */
-export const MODEL_PARTS = ['textEncoder', 'unet', 'vaeDecoder', 'vaeEncoder', 'safetyChecker', 'previewDecoder'] as const;
+export const MODEL_PARTS = ['textEncoder', 'textEncoder2', 'unet', 'vaeDecoder', 'vaeEncoder', 'safetyChecker', 'previewDecoder'] as const;
 export type ModelPart = (typeof MODEL_PARTS)[number];
 
 const PART_FILES: Record<ModelPart, { rel: string; required: boolean; what: string }> = {
   textEncoder: { rel: 'text_encoder/model.onnx', required: true, what: 'the CLIP text encoder exported by optimum (text_encoder/model.onnx)' },
+  textEncoder2: { rel: 'text_encoder_2/model.onnx', required: false, what: "SDXL's second text encoder exported by optimum (text_encoder_2/model.onnx)" },
   unet: { rel: 'unet/model.onnx', required: true, what: 'the UNet exported by optimum (unet/model.onnx)' },
   vaeDecoder: { rel: 'vae_decoder/model.onnx', required: true, what: 'the VAE decoder exported by optimum (vae_decoder/model.onnx)' },
   vaeEncoder: { rel: 'vae_encoder/model.onnx', required: false, what: 'the VAE encoder exported by optimum (vae_encoder/model.onnx)' },
@@ -78,7 +82,7 @@ const PART_FILES: Record<ModelPart, { rel: string; required: boolean; what: stri
   previewDecoder: { rel: 'vae_decoder_tiny/model.onnx', required: false, what: 'a TAESD-style preview decoder (vae_decoder_tiny/model.onnx)' },
 };
 
-export type ModelPaths = { textEncoder: string; unet: string; vaeDecoder: string } & Partial<Record<'vaeEncoder' | 'safetyChecker' | 'previewDecoder', string>>;
+export type ModelPaths = { textEncoder: string; unet: string; vaeDecoder: string } & Partial<Record<'textEncoder2' | 'vaeEncoder' | 'safetyChecker' | 'previewDecoder', string>>;
 
 /** imagine.json: per-model defaults the bot applies when a user leaves an option out. Every key is optional. */
 export const imagineDefaultsSchema = z
@@ -94,17 +98,37 @@ export const imagineDefaultsSchema = z
 export type ImagineDefaults = z.infer<typeof imagineDefaultsSchema>;
 
 export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+/** SDXL UNets' sample_size (128 latents = 1024 pixels) when unet/config.json is absent. */
+export const SDXL_DEFAULT_SAMPLE_SIZE = 128;
 
 export interface ModelFolder {
   /** Absolute path of the folder. */
   dir: string;
   /** The folder's base name: what the bot shows as the model name. */
   name: string;
+  /** Which pipeline family the folder holds, detected from its files (./family.ts). */
+  family: ModelFamily;
   /** model_index.json as written by the exporter. */
   modelIndex: Json;
   /** Absolute paths of the ONNX files present. */
   paths: ModelPaths;
   tokenizerDir: string;
+  /** tokenizer_2/ (SDXL only). */
+  tokenizer2Dir?: string;
+  /**
+   * SDXL: model_index.json force_zeros_for_empty_prompt (diffusers' default true): with no negative prompt, the
+   * unconditional embeddings are zeros instead of the encoded empty string.
+   */
+  forceZerosForEmptyPrompt: boolean;
+  /** SDXL img2img: model_index.json requires_aesthetics_score (the refiner's time ids carry an aesthetic score). */
+  requiresAestheticsScore: boolean;
+  /**
+   * vae_decoder/config.json force_upcast (AutoencoderKL's default true): diffusers decodes in float32 when the VAE is
+   * float16 and this is set, because SDXL's VAE overflows in half precision; the fp16-fix VAE sets it false.
+   */
+  vaeForceUpcast: boolean;
+  /** vae_encoder/config.json force_upcast (else the decoder's): the same for img2img's encode. */
+  vaeEncoderForceUpcast: boolean;
   /** scheduler/scheduler_config.json, unmodified. */
   schedulerConfig: Json;
   /** vae_decoder/config.json scaling_factor (latents are divided by it before decoding). */
@@ -120,7 +144,10 @@ export interface ModelFolder {
    * the folder has no unet/config.json. inspectSignatures() reads the real inputs.
    */
   unetHasTimestepCond?: boolean;
-  /** imagine.json, validated; {} when the folder has none. */
+  /**
+   * imagine.json, validated; {} when the folder has none. For SDXL, width and height not given there default to the
+   * UNet's native size (unet/config.json sample_size x the VAE's scale factor: 1024 for SDXL), as diffusers does.
+   */
   defaults: ImagineDefaults;
 }
 
@@ -172,13 +199,15 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
     paths[part] = actual;
   }
 
-  const tokenizerDir = join(abs, 'tokenizer');
-  const hasTokenizerJson = await pathExists(join(tokenizerDir, 'tokenizer.json'));
-  if (!hasTokenizerJson) {
+  const requireTokenizer = async (sub: string) => {
+    const tokDir = join(abs, sub);
+    if (await pathExists(join(tokDir, 'tokenizer.json'))) return tokDir;
     for (const f of ['vocab.json', 'merges.txt']) {
-      await requireFile(shown(`tokenizer/${f}`), join(tokenizerDir, f), "CLIP's tokenizer files (tokenizer/tokenizer.json, or tokenizer/vocab.json + tokenizer/merges.txt)");
+      await requireFile(shown(`${sub}/${f}`), join(tokDir, f), `CLIP's tokenizer files (${sub}/tokenizer.json, or ${sub}/vocab.json + ${sub}/merges.txt)`);
     }
-  }
+    return tokDir;
+  };
+  const tokenizerDir = await requireTokenizer('tokenizer');
 
   const schedulerRel = 'scheduler/scheduler_config.json';
   await requireFile(shown(schedulerRel), join(abs, schedulerRel), 'the diffusers scheduler config (scheduler/scheduler_config.json)');
@@ -193,6 +222,32 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   const unetConfig = await optionalJson('unet/config.json');
   const unetHasTimestepCond = unetConfig ? typeof unetConfig.time_cond_proj_dim === 'number' : undefined;
 
+  const { family, reason } = detectFamily({
+    pipelineClass: typeof modelIndex._class_name === 'string' ? modelIndex._class_name : undefined,
+    hasTextEncoder2: await pathExists(join(abs, 'text_encoder_2')),
+    unetAdditionEmbedType: unetConfig?.addition_embed_type,
+  });
+  let tokenizer2Dir: string | undefined;
+  if (family === 'sdxl') {
+    const rel = PART_FILES.textEncoder2.rel;
+    if (!paths.textEncoder2) await requireFile(shown(rel), join(abs, rel), `${PART_FILES.textEncoder2.what}: this is an SDXL folder (${reason})`, await pytorchHint(abs, 'text_encoder_2'));
+    paths.textEncoder2 = join(abs, rel);
+    tokenizer2Dir = await requireTokenizer('tokenizer_2');
+  }
+  const flag = (config: Json | undefined, key: string, file: string, fallback: boolean): boolean => {
+    const v = config?.[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') throw new ModelFolderError(shown(file), `"${key}" is ${JSON.stringify(v)}; expected true or false`);
+    return v;
+  };
+  // StableDiffusionXLPipeline registers force_zeros_for_empty_prompt=True unless the index says otherwise.
+  const forceZerosForEmptyPrompt = family === 'sdxl' && flag(modelIndex, 'force_zeros_for_empty_prompt', indexFile, true);
+  const requiresAestheticsScore = family === 'sdxl' && flag(modelIndex, 'requires_aesthetics_score', indexFile, false);
+  // AutoencoderKL's force_upcast defaults to True.
+  const vaeForceUpcast = flag(vaeConfig, 'force_upcast', 'vae_decoder/config.json', true);
+  const vaeEncoderConfig = paths.vaeEncoder ? await optionalJson('vae_encoder/config.json') : undefined;
+  const vaeEncoderForceUpcast = flag(vaeEncoderConfig, 'force_upcast', 'vae_encoder/config.json', vaeForceUpcast);
+
   const imagine = await optionalJson('imagine.json');
   let defaults: ImagineDefaults = {};
   if (imagine) {
@@ -203,13 +258,28 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
     }
     defaults = parsed.data;
   }
+  if (family === 'sdxl') {
+    // diffusers: height = width = unet.config.sample_size * vae_scale_factor, the scale factor being
+    // 2 ** (len(vae.config.block_out_channels) - 1).
+    const sampleSize = unetConfig ? positiveNumber(unetConfig, 'sample_size', shown('unet/config.json'), SDXL_DEFAULT_SAMPLE_SIZE) : SDXL_DEFAULT_SAMPLE_SIZE;
+    const blocks = vaeConfig?.block_out_channels;
+    const vaeScale = Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8;
+    const native = Math.round(sampleSize * vaeScale);
+    if (native >= 64 && native <= 2048 && native % 8 === 0) defaults = { width: native, height: native, ...defaults };
+  }
 
   return {
     dir: abs,
     name: basename(abs),
+    family,
     modelIndex,
     paths: paths as ModelPaths,
     tokenizerDir,
+    tokenizer2Dir,
+    forceZerosForEmptyPrompt,
+    requiresAestheticsScore,
+    vaeForceUpcast,
+    vaeEncoderForceUpcast,
     schedulerConfig,
     vaeScalingFactor,
     previewScalingFactor,
@@ -264,6 +334,12 @@ const RULES: Record<ModelPart, PartRule> = {
     outputs: [{ names: ['last_hidden_state'], types: FLOAT }],
     reexport: `re-export the text encoder with ${OPTIMUM}`,
   },
+  textEncoder2: {
+    inputs: [{ name: 'input_ids', types: ['int32', 'int64'], ranks: [2] }],
+    // CLIPTextModelWithProjection as optimum exports it: text_embeds, last_hidden_state, hidden_states.0..N
+    outputs: [{ names: ['text_embeds'], types: FLOAT }],
+    reexport: `re-export the SDXL model with ${OPTIMUM} (text_encoder_2 with its hidden states)`,
+  },
   unet: {
     inputs: [
       { name: 'sample', types: FLOAT, ranks: [4] },
@@ -315,9 +391,37 @@ function metas(list: readonly ort.InferenceSession.ValueMetadata[]): Meta[] {
 
 const describe = (m: Meta) => `${m.name} (${m.type}${m.shape ? ` [${m.shape.join(', ')}]` : ''})`;
 
-/** Check one session's declared signature against its rule. */
-export function checkSignature(part: ModelPart, file: string, inputs: Meta[], outputs: Meta[]): SignatureProblem[] {
+/** SDXL's extra requirements on top of RULES (optimum's SDXL export: hidden states out of both encoders). */
+function familyRule(part: ModelPart, family: ModelFamily): PartRule {
   const rule = RULES[part];
+  if (family !== 'sdxl' || part !== 'unet') return rule;
+  return { ...rule, inputs: [...rule.inputs, ...SDXL_UNET_INPUTS.map((name) => ({ name, types: FLOAT, ranks: [2] }))] };
+}
+
+/** The `hidden_states.K` outputs of a text encoder exported with output_hidden_states, by K. */
+export function hiddenStateOutputs(names: readonly string[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const n of names) {
+    const m = /^hidden_states\.(\d+)$/.exec(n);
+    if (m) out.set(Number(m[1]), n);
+  }
+  return out;
+}
+
+/**
+ * The output holding hidden_states[-2] (the penultimate layer, what SDXL conditions on): of hidden_states.0..N,
+ * hidden_states.(N-1). Undefined when the export has fewer than two of them.
+ */
+export function penultimateHiddenState(names: readonly string[]): string | undefined {
+  const found = hiddenStateOutputs(names);
+  if (found.size < 2) return undefined;
+  const last = Math.max(...found.keys());
+  return found.get(last - 1);
+}
+
+/** Check one session's declared signature against its rule (the family adds SDXL's inputs and outputs). */
+export function checkSignature(part: ModelPart, file: string, inputs: Meta[], outputs: Meta[], family: ModelFamily = 'sd'): SignatureProblem[] {
+  const rule = familyRule(part, family);
   const problems: SignatureProblem[] = [];
   const add = (problem: string, fix = rule.reexport) => problems.push({ part, file, problem, fix });
   const have = inputs.map(describe).join(', ') || 'none';
@@ -332,10 +436,10 @@ export function checkSignature(part: ModelPart, file: string, inputs: Meta[], ou
   }
   for (const m of inputs) {
     if (rule.inputs.some((r) => r.name === m.name)) continue;
-    const sdxl = part === 'unet' && (m.name === 'text_embeds' || m.name === 'time_ids');
+    const sdxl = part === 'unet' && (SDXL_UNET_INPUTS as readonly string[]).includes(m.name);
     add(
-      `unexpected input "${m.name}" that the pipeline does not feed${sdxl ? ' (an SDXL UNet: only SD 1.x / 2.x / LCM / turbo exports are supported)' : ''}`,
-      sdxl ? 'use an SD 1.x/2.x-architecture model' : rule.reexport,
+      `unexpected input "${m.name}" that the pipeline does not feed${sdxl ? ' (an SDXL UNet in a folder without text_encoder_2/ and an SDXL model_index.json)' : ''}`,
+      sdxl ? `export the whole SDXL pipeline with ${OPTIMUM}, so text_encoder_2/ and tokenizer_2/ sit beside the UNet` : rule.reexport,
     );
   }
   const haveOut = outputs.map(describe).join(', ') || 'none';
@@ -346,6 +450,9 @@ export function checkSignature(part: ModelPart, file: string, inputs: Meta[], ou
       continue;
     }
     for (const m of found) if (!o.types.includes(m.type)) add(`output "${m.name}" is ${m.type}; expected ${o.types.join(' or ')}`);
+  }
+  if (family === 'sdxl' && (part === 'textEncoder' || part === 'textEncoder2') && !penultimateHiddenState(outputs.map((m) => m.name))) {
+    add(`expected hidden_states.0 ... hidden_states.N outputs (SDXL conditions on the penultimate layer); the model has ${haveOut}`);
   }
   return problems;
 }
@@ -388,17 +495,47 @@ export async function inspectSignatures(folder: ModelFolder): Promise<SignatureP
       const inputs = metas(session.inputMetadata);
       const outputs = metas(session.outputMetadata);
       seen[part] = { inputs, outputs };
-      problems.push(...checkSignature(part, file, inputs, outputs));
+      problems.push(...checkSignature(part, file, inputs, outputs, folder.family));
     } finally {
       await session.release();
     }
   }
 
   // Cross-model agreement, where the exports declare fixed sizes.
-  const textHidden = lastDim(seen.textEncoder?.outputs.find((m) => m.name === 'last_hidden_state'));
-  const unetHidden = lastDim(seen.unet?.inputs.find((m) => m.name === 'encoder_hidden_states'));
-  if (textHidden && unetHidden && textHidden !== unetHidden) {
-    problems.push({ part: 'unet', file: folder.paths.unet, problem: `encoder_hidden_states has width ${unetHidden} but the text encoder outputs ${textHidden}`, fix: 'use the text encoder and UNet of the same model' });
+  const unetInput = (name: string) => seen.unet?.inputs.find((m) => m.name === name);
+  const unetHidden = lastDim(unetInput('encoder_hidden_states'));
+  if (folder.family === 'sdxl') {
+    // encoder_hidden_states is both encoders' penultimate states side by side; text_embeds is text_encoder_2's projection.
+    const width = (part: 'textEncoder' | 'textEncoder2') => {
+      const outs = seen[part]?.outputs ?? [];
+      const name = penultimateHiddenState(outs.map((m) => m.name));
+      return lastDim(outs.find((m) => m.name === name));
+    };
+    const w1 = width('textEncoder');
+    const w2 = width('textEncoder2');
+    if (w1 && w2 && unetHidden && w1 + w2 !== unetHidden) {
+      problems.push({ part: 'unet', file: folder.paths.unet, problem: `encoder_hidden_states has width ${unetHidden} but the two text encoders give ${w1} + ${w2}`, fix: 'use the text encoders and UNet of the same model' });
+    }
+    const pooled = lastDim(seen.textEncoder2?.outputs.find((m) => m.name === 'text_embeds'));
+    const unetPooled = lastDim(unetInput('text_embeds'));
+    if (pooled && unetPooled && pooled !== unetPooled) {
+      problems.push({ part: 'unet', file: folder.paths.unet, problem: `text_embeds has width ${unetPooled} but text_encoder_2's text_embeds has ${pooled}`, fix: 'use the text encoders and UNet of the same model' });
+    }
+    const timeIds = lastDim(unetInput('time_ids'));
+    const expected = folder.requiresAestheticsScore ? 5 : 6;
+    if (timeIds && timeIds !== expected) {
+      problems.push({
+        part: 'unet',
+        file: folder.paths.unet,
+        problem: `time_ids has width ${timeIds} but model_index.json's requires_aesthetics_score ${folder.requiresAestheticsScore ? 'true gives 5' : 'false gives 6'}`,
+        fix: 'use the model_index.json exported with this UNet',
+      });
+    }
+  } else {
+    const textHidden = lastDim(seen.textEncoder?.outputs.find((m) => m.name === 'last_hidden_state'));
+    if (textHidden && unetHidden && textHidden !== unetHidden) {
+      problems.push({ part: 'unet', file: folder.paths.unet, problem: `encoder_hidden_states has width ${unetHidden} but the text encoder outputs ${textHidden}`, fix: 'use the text encoder and UNet of the same model' });
+    }
   }
   const unetChannels = dim(seen.unet?.inputs.find((m) => m.name === 'sample'), 1);
   const vaeChannels = dim(seen.vaeDecoder?.inputs.find((m) => m.name === 'latent_sample'), 1);

@@ -1,5 +1,6 @@
-// Stable Diffusion txt2img and img2img over a diffusers/optimum ONNX export, as diffusers' pipelines compute them:
-// text encoding, seeded initial noise, the scheduler loop with classifier-free guidance, VAE decode, safety check.
+// Stable Diffusion (1.x/2.x and SDXL) txt2img and img2img over a diffusers/optimum ONNX export, as diffusers' pipelines
+// compute them: text conditioning (per family, ./conditioning.ts), seeded initial noise, the scheduler loop with
+// classifier-free guidance, VAE decode, safety check.
 // No Discord and no threads here: the worker process (./worker) wraps this class so ONNX Runtime's blocking runs
 // never stall the bot's event loop.
 import { loadModelFolder, type ModelFolder } from './modelFolder.ts';
@@ -8,13 +9,14 @@ import { createScheduler, defaultSamplerFor, img2imgTimesteps, normalizeSchedule
 import type { NoiseSource, SamplerName, Scheduler, SchedulerConfig } from './schedulers/types.ts';
 import { TorchGenerator } from './random.ts';
 import { createSession, releaseSession, type LoadedSession, type SessionSettings } from './session.ts';
-import { encodeText, type Embedding, type TextTokenizer } from './textEncoder.ts';
+import type { TextTokenizer } from './textEncoder.ts';
+import { sdConditioning, sdxlConditioning, type UnetConditioning } from './conditioning.ts';
 import { guidanceEmbedding, Unet } from './unet.ts';
 import { decodeLatents, encodeImage } from './vae.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
 import { prepareUnet } from './attention/index.ts';
-import { DEFAULT_STRENGTH } from './request.ts';
+import { defaultStrength } from './request.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
 export class GenerationCancelledError extends Error {
@@ -46,7 +48,7 @@ export interface PipelineInfo {
   attention: string;
 }
 
-type Part = 'textEncoder' | 'unet' | 'vaeDecoder' | 'vaeEncoder' | 'safetyChecker' | 'previewDecoder';
+type Part = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'vaeEncoder' | 'safetyChecker' | 'previewDecoder';
 
 /** Per-run timing: total wall time and the part of it spent inside ONNX Runtime. */
 export interface RunTimings {
@@ -122,6 +124,8 @@ export class StableDiffusionPipeline {
     readonly options: PipelineOptions,
     readonly folder: ModelFolder,
     private readonly tokenizer: TextTokenizer,
+    /** SDXL's tokenizer_2; undefined for the SD family. */
+    private readonly tokenizer2: TextTokenizer | undefined,
     private readonly schedulerConfig: SchedulerConfig,
     private readonly pool: SessionPool,
     private readonly clipPrep: ClipPreprocessing | undefined,
@@ -133,12 +137,14 @@ export class StableDiffusionPipeline {
   static async load(options: PipelineOptions, log: (message: string) => void = () => {}): Promise<StableDiffusionPipeline> {
     const folder = await loadModelFolder(options.modelDir);
     const tokenizer = await loadTokenizer(folder.tokenizerDir);
+    const tokenizer2 = folder.tokenizer2Dir ? await loadTokenizer(folder.tokenizer2Dir) : undefined;
     const schedulerConfig = normalizeSchedulerConfig(folder.schedulerConfig);
     const settings: SessionSettings = { provider: options.provider, intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, log };
     let pipeline: StableDiffusionPipeline | undefined;
     const pool = new SessionPool(
       {
         textEncoder: folder.paths.textEncoder,
+        textEncoder2: folder.paths.textEncoder2,
         unet: folder.paths.unet,
         vaeDecoder: folder.paths.vaeDecoder,
         vaeEncoder: folder.paths.vaeEncoder,
@@ -153,13 +159,44 @@ export class StableDiffusionPipeline {
       },
     );
     const clipPrep = folder.paths.safetyChecker ? clipPreprocessing(folder.featureExtractorConfig) : undefined;
-    pipeline = new StableDiffusionPipeline(options, folder, tokenizer, schedulerConfig, pool, clipPrep, log);
+    pipeline = new StableDiffusionPipeline(options, folder, tokenizer, tokenizer2, schedulerConfig, pool, clipPrep, log);
     if (!options.lowMemory) {
       // Load what every generation needs now, so the first job does not pay for it and a broken export fails at start.
-      for (const part of ['textEncoder', 'unet', 'vaeDecoder'] as const) await pool.get(part);
+      for (const part of pipeline.textParts) await pool.get(part);
+      for (const part of ['unet', 'vaeDecoder'] as const) await pool.get(part);
+      pipeline.checkUnetFamily(new Unet(await pool.get('unet')));
       pipeline.actualProvider = pool.provider ?? options.provider;
     }
     return pipeline;
+  }
+
+  /** The text encoders this family runs, in diffusers' order. */
+  private get textParts(): Part[] {
+    return this.folder.family === 'sdxl' ? ['textEncoder', 'textEncoder2'] : ['textEncoder'];
+  }
+
+  /** A UNet that takes SDXL's extra inputs in a folder not detected as SDXL (or the reverse) cannot run. */
+  private checkUnetFamily(unet: Unet): void {
+    const takesSdxl = unet.extraInputs.length > 0;
+    if (takesSdxl && this.folder.family !== 'sdxl') {
+      throw new Error(`${unet.loaded.path}: this UNet takes ${unet.extraInputs.join(' and ')} (an SDXL UNet), but ${this.folder.dir} has no text_encoder_2/ and no SDXL model_index.json; export the whole SDXL pipeline with optimum-cli`);
+    }
+    if (!takesSdxl && this.folder.family === 'sdxl') {
+      throw new Error(`${unet.loaded.path}: ${this.folder.dir} is an SDXL folder but its UNet declares no text_embeds/time_ids inputs; use the UNet exported with this SDXL model`);
+    }
+  }
+
+  /** The family's text-conditioning step: the UNet's conditioning rows for this request. */
+  private async encodePrompts(request: GenerateRequest, guided: boolean): Promise<UnetConditioning> {
+    const r = { prompt: request.prompt, negativePrompt: request.negativePrompt, guided, count: request.count, width: request.width, height: request.height, img2img: Boolean(request.initImage) };
+    if (this.folder.family === 'sdxl') {
+      const encoders = [
+        { session: await this.pool.get('textEncoder'), tokenizer: this.tokenizer },
+        { session: await this.pool.get('textEncoder2'), tokenizer: this.tokenizer2! },
+      ];
+      return sdxlConditioning(encoders, this.folder, r);
+    }
+    return sdConditioning(await this.pool.get('textEncoder'), this.tokenizer, r);
   }
 
   /**
@@ -225,15 +262,13 @@ export class StableDiffusionPipeline {
     const scheduler = createScheduler(sampler, this.schedulerConfig);
     const lowMemory = this.options.lowMemory;
 
-    // 1. Text.
-    const textEncoder = await this.pool.get('textEncoder');
-    const cond = await encodeText(textEncoder, this.tokenizer, request.prompt);
-    const unetForShape = await this.pool.get('unet');
-    const unet = new Unet(unetForShape);
+    // 1. Text: the family's conditioning rows ([uncond; cond] under guidance).
+    const unet = new Unet(await this.pool.get('unet'));
+    this.checkUnetFamily(unet);
     const embedded = unet.timeCondDim !== undefined;
     const guided = !embedded && request.guidance > 1;
-    const uncond = guided ? await encodeText(textEncoder, this.tokenizer, request.negativePrompt ?? '') : undefined;
-    if (lowMemory) await this.pool.release('textEncoder');
+    const conditioning = await this.encodePrompts(request, guided);
+    if (lowMemory) for (const part of this.textParts) await this.pool.release(part);
     checkAborted();
 
     // 2. Timesteps and initial latents: one torch-compatible generator per image (seed, seed + 1, ...).
@@ -249,7 +284,7 @@ export class StableDiffusionPipeline {
     let latents: Float32Array = new Float32Array(perImage * count);
     const scaling = this.folder.vaeScalingFactor;
     if (request.initImage) {
-      const strength = request.strength ?? DEFAULT_STRENGTH;
+      const strength = request.strength ?? defaultStrength(this.folder.family);
       // img2imgTimesteps throws a RangeError when steps x strength rounds down to no step: that is the user's request.
       const plan = (() => {
         try {
@@ -278,15 +313,13 @@ export class StableDiffusionPipeline {
     checkAborted();
 
     // 3. Denoise.
-    const condBatch = repeatEmbedding(cond, count);
-    const hidden = guided ? concat(repeatEmbedding(uncond!, count), condBatch) : condBatch;
     const timeCond = embedded ? guidanceEmbedding(request.guidance, unet.timeCondDim!, count) : undefined;
     const total = timesteps.length;
     const previewEvery = request.previewEvery ?? 0;
     for (let i = 0; i < total; i++) {
       const t = timesteps[i];
       const scaled = scheduler.scaleModelInput(latents, t);
-      const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, cond, hidden, guided, guidance: request.guidance, timeCond, lowMemory });
+      const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, conditioning, guided, guidance: request.guidance, timeCond, lowMemory });
       const out = scheduler.step(prediction, t, latents, noise);
       latents = out.prevSample;
       const event: ProgressEvent = { step: i + 1, total, elapsedMs: performance.now() - started };
@@ -323,7 +356,7 @@ export class StableDiffusionPipeline {
       images,
       stepsRun: total,
       sampler,
-      promptTruncated: cond.truncated || (uncond?.truncated ?? false),
+      promptTruncated: conditioning.truncated,
       modelName: this.folder.name,
       elapsedMs,
     };
@@ -337,10 +370,11 @@ export class StableDiffusionPipeline {
     unet: Unet,
     scaled: Float32Array,
     t: number,
-    s: { count: number; channels: number; lh: number; lw: number; cond: Embedding; hidden: Float32Array; guided: boolean; guidance: number; timeCond?: Float32Array; lowMemory: boolean },
+    s: { count: number; channels: number; lh: number; lw: number; conditioning: UnetConditioning; guided: boolean; guidance: number; timeCond?: Float32Array; lowMemory: boolean },
   ): Promise<Float32Array> {
     const perImage = s.channels * s.lh * s.lw;
-    const perText = s.cond.tokens * s.cond.hidden;
+    const c = s.conditioning;
+    const perText = c.tokens * c.width;
     const rows = s.guided ? 2 * s.count : s.count;
     const sample = s.guided ? concat(scaled, scaled) : scaled;
     let out: Float32Array;
@@ -349,9 +383,10 @@ export class StableDiffusionPipeline {
         sample,
         sampleDims: [rows, s.channels, s.lh, s.lw],
         timestep: t,
-        encoderHiddenStates: s.hidden,
-        hiddenDims: [rows, s.cond.tokens, s.cond.hidden],
+        encoderHiddenStates: c.hidden,
+        hiddenDims: [rows, c.tokens, c.width],
         timestepCond: s.timeCond,
+        extras: Object.fromEntries(Object.entries(c.extras).map(([name, e]) => [name, e.data])),
       });
     } else {
       out = new Float32Array(rows * perImage);
@@ -361,9 +396,10 @@ export class StableDiffusionPipeline {
           sample: sample.subarray(r * perImage, (r + 1) * perImage),
           sampleDims: [1, s.channels, s.lh, s.lw],
           timestep: t,
-          encoderHiddenStates: s.hidden.subarray(r * perText, (r + 1) * perText),
-          hiddenDims: [1, s.cond.tokens, s.cond.hidden],
+          encoderHiddenStates: c.hidden.subarray(r * perText, (r + 1) * perText),
+          hiddenDims: [1, c.tokens, c.width],
           timestepCond: s.timeCond?.subarray(img * (s.timeCond.length / s.count), (img + 1) * (s.timeCond.length / s.count)),
+          extras: Object.fromEntries(Object.entries(c.extras).map(([name, e]) => [name, e.data.subarray(r * e.width, (r + 1) * e.width)])),
         });
         out.set(part, r * perImage);
       }
@@ -393,12 +429,6 @@ function perImageNoise(generators: TorchGenerator[], perImage: number): NoiseSou
       return out;
     },
   };
-}
-
-function repeatEmbedding(e: Embedding, times: number): Float32Array {
-  const out = new Float32Array(e.data.length * times);
-  for (let i = 0; i < times; i++) out.set(e.data, i * e.data.length);
-  return out;
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

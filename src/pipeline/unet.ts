@@ -1,7 +1,9 @@
 // The UNet call, fed exactly what the export declares: sample/encoder_hidden_states in fp32 or fp16, a timestep that
-// is float32, float16 or int64 and shaped [1], [batch] or [] (scalar), and LCM's optional timestep_cond.
+// is float32, float16 or int64 and shaped [1], [batch] or [] (scalar), LCM's optional timestep_cond, and SDXL's
+// text_embeds / time_ids.
 import type { LoadedSession, InputSpec } from './session.ts';
 import { hasInput, inputSpec, outputAsFloat32, runSession, tensorFor } from './session.ts';
+import { SDXL_UNET_INPUTS } from './family.ts';
 
 export interface UnetInputs {
   /** [batch, channels, height, width] latents, already scaled by the scheduler. */
@@ -13,6 +15,8 @@ export interface UnetInputs {
   hiddenDims: readonly [number, number, number];
   /** [batch, timeCondDim] guidance embedding for LCM UNets. */
   timestepCond?: Float32Array;
+  /** Further [batch, width] inputs by name (SDXL: text_embeds, time_ids); fed when the UNet declares them. */
+  extras?: Record<string, Float32Array>;
 }
 
 export class Unet {
@@ -20,12 +24,19 @@ export class Unet {
   private readonly timestep: InputSpec;
   private readonly hidden: InputSpec;
   private readonly cond?: InputSpec;
+  private readonly extraSpecs: InputSpec[];
 
   constructor(readonly loaded: LoadedSession) {
     this.sample = inputSpec(loaded, 'sample');
     this.timestep = inputSpec(loaded, 'timestep');
     this.hidden = inputSpec(loaded, 'encoder_hidden_states');
     if (hasInput(loaded, 'timestep_cond')) this.cond = inputSpec(loaded, 'timestep_cond');
+    this.extraSpecs = SDXL_UNET_INPUTS.filter((name) => hasInput(loaded, name)).map((name) => inputSpec(loaded, name));
+  }
+
+  /** The conditioning inputs beyond encoder_hidden_states this UNet declares (SDXL: text_embeds, time_ids). */
+  get extraInputs(): string[] {
+    return this.extraSpecs.map((s) => s.name);
   }
 
   /** Width of LCM's guidance embedding, or undefined when the UNet takes none. */
@@ -62,6 +73,11 @@ export class Unet {
     if (this.cond) {
       if (!inputs.timestepCond) throw new Error(`${this.loaded.path}: this UNet needs timestep_cond (an LCM guidance embedding)`);
       feeds.timestep_cond = tensorFor(this.cond.type, inputs.timestepCond, [batch, this.timeCondDim!]);
+    }
+    for (const spec of this.extraSpecs) {
+      const data = inputs.extras?.[spec.name];
+      if (!data) throw new Error(`${this.loaded.path}: this UNet takes "${spec.name}" (an SDXL UNet); the folder must be an SDXL export with text_encoder_2/`);
+      feeds[spec.name] = tensorFor(spec.type, data, [batch, data.length / batch]);
     }
     const out = await runSession(this.loaded, feeds);
     return outputAsFloat32(out.out_sample ?? out[this.loaded.session.outputNames[0]]);
