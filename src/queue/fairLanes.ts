@@ -1,9 +1,11 @@
-// Fair ordering of waiting jobs: one FIFO lane per user, users served round-robin.
+// Fair ordering of waiting jobs, as p-queue's `queueClass`: one FIFO lane per user, users served round-robin.
+// p-queue calls `dequeue()` only at the moment a slot frees, so the choice below is made at the last moment: a user
+// who arrives late still gets the next free slot instead of waiting behind another user's backlog.
 //
-// Rule: the next job is the head of the lane whose user was served least recently, among the lanes whose head has
-// the highest priority. "Served" means a job of that user was started. A user never served (or whose history was
-// forgotten because they had nothing waiting or running) counts as least recent of all, so a newcomer goes next
-// rather than behind everyone else's backlog; ties go to the lane whose head job arrived first.
+// Rule (`fairestUser`): the next job is the head of the lane whose user was served least recently, among the lanes
+// whose head has the highest priority. "Served" means a job of that user was dequeued (started). A user never served
+// (or whose history was forgotten because they had nothing waiting or running) counts as least recent of all, so a
+// newcomer goes next rather than behind everyone else's backlog; ties go to the lane whose head job arrived first.
 // Example, one slot: A queues A1..A10 (A1 starts), then B queues B1, B2. Order: A1, B1, A2, B2, A3, A4, ...
 // Within a lane jobs are ordered by priority (higher first), then arrival.
 //
@@ -11,7 +13,18 @@
 // function picks the next job, so a displayed position is exactly the order in which jobs will start if nothing
 // else arrives. Cost O(waiting x users) per recomputation, cached until the next change: fine for queue lengths a
 // chat bot allows (hundreds).
+import type { Queue, QueueAddOptions } from 'p-queue';
 
+/** What p-queue hands its queue class: the function that starts one task. */
+export type RunFunction = () => Promise<unknown>;
+
+/** The options given to p-queue's `add()` for each job; p-queue passes them on to `enqueue()`. */
+export interface LaneOptions extends QueueAddOptions {
+  readonly id: string;
+  readonly userId: string;
+}
+
+/** A waiting job as the lanes see it. */
 export interface LaneItem {
   readonly id: string;
   readonly userId: string;
@@ -20,14 +33,19 @@ export interface LaneItem {
   readonly seq: number;
 }
 
-export class FairLanes<T extends LaneItem> {
+interface Waiting extends LaneItem {
+  readonly run: RunFunction;
+}
+
+export class FairLanes implements Queue<RunFunction, LaneOptions> {
   /** userId -> waiting items, sorted by (priority desc, seq asc). Map order is irrelevant to fairness. */
-  readonly #lanes = new Map<string, T[]>();
+  readonly #lanes = new Map<string, Waiting[]>();
   /** userId -> value of #clock when one of their jobs last started. */
   readonly #lastServed = new Map<string, number>();
-  readonly #byId = new Map<string, T>();
+  readonly #byId = new Map<string, Waiting>();
   #clock = 0;
-  #order: T[] | null = null;
+  #seq = 0;
+  #order: Waiting[] | null = null;
 
   get size(): number {
     return this.#byId.size;
@@ -37,36 +55,16 @@ export class FairLanes<T extends LaneItem> {
     return this.#byId.has(id);
   }
 
-  add(item: T): void {
-    if (this.#byId.has(item.id)) throw new Error(`duplicate lane item ${item.id}`);
-    let lane = this.#lanes.get(item.userId);
-    if (!lane) {
-      lane = [];
-      this.#lanes.set(item.userId, lane);
-    }
-    // Insert after every item that sorts before it (stable for equal keys).
-    let at = lane.length;
-    while (at > 0 && before(item, lane[at - 1]!)) at--;
-    lane.splice(at, 0, item);
-    this.#byId.set(item.id, item);
-    this.#order = null;
+  enqueue(run: RunFunction, options?: Partial<LaneOptions>): void {
+    const { id, userId, priority = 0 } = options ?? {};
+    if (id === undefined || userId === undefined) throw new TypeError('FairLanes needs an id and a userId for every job');
+    if (this.#byId.has(id)) throw new Error(`duplicate lane item ${id}`);
+    this.#insert({ id, userId, priority, seq: ++this.#seq, run });
   }
 
-  /** Removes a waiting item (cancellation); returns it, or undefined when unknown. */
-  remove(id: string): T | undefined {
-    const item = this.#byId.get(id);
-    if (!item) return undefined;
-    const lane = this.#lanes.get(item.userId)!;
-    lane.splice(lane.indexOf(item), 1);
-    if (lane.length === 0) this.#lanes.delete(item.userId);
-    this.#byId.delete(id);
-    this.#order = null;
-    return item;
-  }
-
-  /** Takes the next item by the fairness rule and records its user as just served. */
-  take(): T | undefined {
-    const user = pickUser(this.#lanes, () => 0, (u) => this.#lastServed.get(u));
+  /** Takes the next task by the fairness rule and records its user as just served. */
+  dequeue(): RunFunction | undefined {
+    const user = fairestUser(this.#lanes, () => 0, (u) => this.#lastServed.get(u));
     if (user === undefined) return undefined;
     const lane = this.#lanes.get(user)!;
     const item = lane.shift()!;
@@ -74,7 +72,32 @@ export class FairLanes<T extends LaneItem> {
     this.#byId.delete(item.id);
     this.#lastServed.set(user, ++this.#clock);
     this.#order = null;
-    return item;
+    return item.run;
+  }
+
+  /** Removes a waiting item (p-queue calls this when a waiting task's signal aborts); true when it was there. */
+  remove(id: string): boolean {
+    const item = this.#byId.get(id);
+    if (!item) return false;
+    const lane = this.#lanes.get(item.userId)!;
+    lane.splice(lane.indexOf(item), 1);
+    if (lane.length === 0) this.#lanes.delete(item.userId);
+    this.#byId.delete(id);
+    this.#order = null;
+    return true;
+  }
+
+  /** Moves a waiting item within its user's lane (p-queue's `setPriority`); it keeps its arrival order. */
+  setPriority(id: string, priority: number): void {
+    const item = this.#byId.get(id);
+    if (!item) throw new ReferenceError(`No promise function with the id "${id}" exists in the queue.`);
+    this.remove(id);
+    this.#insert({ ...item, priority });
+  }
+
+  /** Waiting tasks of one priority (p-queue's `sizeBy`). */
+  filter(options: Readonly<Partial<LaneOptions>>): RunFunction[] {
+    return [...this.#byId.values()].filter((item) => item.priority === (options.priority ?? 0)).map((item) => item.run);
   }
 
   /** Drops a user's service history; call when they have nothing waiting or running (bounds memory). */
@@ -83,15 +106,15 @@ export class FairLanes<T extends LaneItem> {
     if (this.#lastServed.delete(userId)) this.#order = null;
   }
 
-  /** Waiting items in the order they will be taken. The array is shared: do not mutate. */
-  order(): readonly T[] {
+  /** Waiting items in the order they will be dequeued. The array is shared: do not mutate. */
+  order(): readonly LaneItem[] {
     if (this.#order) return this.#order;
     const cursor = new Map<string, number>();
     const served = new Map(this.#lastServed);
     let clock = this.#clock;
-    const out: T[] = [];
+    const out: Waiting[] = [];
     for (let n = 0; n < this.#byId.size; n++) {
-      const user = pickUser(this.#lanes, (u) => cursor.get(u) ?? 0, (u) => served.get(u))!;
+      const user = fairestUser(this.#lanes, (u) => cursor.get(u) ?? 0, (u) => served.get(u))!;
       const index = cursor.get(user) ?? 0;
       out.push(this.#lanes.get(user)![index]!);
       cursor.set(user, index + 1);
@@ -106,6 +129,20 @@ export class FairLanes<T extends LaneItem> {
     if (!this.#byId.has(id)) return undefined;
     return this.order().findIndex((item) => item.id === id) + 1;
   }
+
+  #insert(item: Waiting): void {
+    let lane = this.#lanes.get(item.userId);
+    if (!lane) {
+      lane = [];
+      this.#lanes.set(item.userId, lane);
+    }
+    // Insert after every item that sorts before it (stable for equal keys).
+    let at = lane.length;
+    while (at > 0 && before(item, lane[at - 1]!)) at--;
+    lane.splice(at, 0, item);
+    this.#byId.set(item.id, item);
+    this.#order = null;
+  }
 }
 
 /** True when a should run before b within one lane. */
@@ -114,10 +151,10 @@ function before(a: LaneItem, b: LaneItem): boolean {
 }
 
 /**
- * The user whose lane head (at `cursorOf(user)`) goes next: highest head priority, then least recently served
- * (never served = -1), then earliest head arrival.
+ * The fair choice: the user whose lane head (at `cursorOf(user)`) goes next. Highest head priority first, then the
+ * user served least recently (never served = -1), then the earliest head arrival.
  */
-function pickUser<T extends LaneItem>(
+export function fairestUser<T extends LaneItem>(
   lanes: ReadonlyMap<string, readonly T[]>,
   cursorOf: (userId: string) => number,
   lastServedOf: (userId: string) => number | undefined,

@@ -3,8 +3,8 @@ export { JobQueue } from './jobQueue.ts';
 export type { JobQueueOptions } from './jobQueue.ts';
 export { PooledQueue, fixedSlots } from './pooledQueue.ts';
 export type { PooledQueueOptions, PooledRunner, QueueTimers, SlotSource } from './pooledQueue.ts';
-export { FairLanes } from './fairLanes.ts';
-export type { LaneItem } from './fairLanes.ts';
+export { FairLanes, fairestUser } from './fairLanes.ts';
+export type { LaneItem, LaneOptions, RunFunction } from './fairLanes.ts';
 export {
   QueueRefusal,
   QueueFullError,

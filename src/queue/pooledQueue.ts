@@ -2,23 +2,28 @@
 // restore, events. JobQueue (jobQueue.ts, the in-process queue) is this queue with one pool and a fixed number of
 // slots; the Redis backend (src/scale) uses several pools (one per model) whose free slots are the idle workers.
 //
-// Waiting jobs stay in our own per-user lanes (FairLanes: round-robin between users, FIFO within a user; one set of
-// lanes per pool) and are handed to the runner only at the moment their pool has a free slot: `#dispatch()` runs
-// after every change that can free a slot or add work. Anything handed over earlier (to p-queue, to BullMQ) would be
-// committed to arrival order; deciding at the last moment means a user who arrives late still gets the next free
-// slot instead of waiting behind another user's backlog.
+// Each pool is a p-queue whose `queueClass` is FairLanes (round-robin between users, FIFO within a user) and whose
+// `concurrency` is the pool's slots, set again (`#fit`) whenever they may have changed: a job ended, a worker came or
+// went (`poke()`), a job arrived. p-queue asks FairLanes for the next job only at the moment a slot frees, so the fair
+// choice is made at the last moment: a user who arrives late still gets the next free slot. Nothing goes to BullMQ
+// (the Redis backend's runner) before that moment, because BullMQ would commit it to arrival order.
 //
-// A running job ends only when its runner's promise settles, even after an abort: the runner is expected to stop
-// at its next step, and freeing the slot earlier would let two generations share one GPU. If the signal was
-// aborted before the runner settled, the abort decides the outcome (cancelled / timed_out / interrupted) and any
-// result is discarded: the user asked to stop, or the job overran its time.
-//
-// Restored jobs (after a restart) that the remote side already holds can be adopted: started at once without
-// waiting for a slot, since they hold one already.
+// What p-queue does here: hold the waiting jobs (in FairLanes), start them as slots free, remove a waiting job when
+// its `signal` aborts (cancel, adoption), pause and start. What this file adds, because p-queue does not do it:
+// - A running job ends only when its runner's promise settles, even after an abort: the runner is expected to stop
+//   at its next step, and freeing the slot earlier would let two generations share one GPU. p-queue's own `signal`
+//   and `timeout` settle a task (and free its slot) at the abort, so the signal handed to p-queue is only ever
+//   aborted while the job waits; a running job has its own AbortController, and the time limit is our own timer
+//   (counted from the runner's `started()`, with injectable timers). If the signal was aborted before the runner
+//   settled, the abort decides the outcome (cancelled / timed_out / interrupted) and any result is discarded.
+// - Limits (queue length, jobs per user), positions and their events, the job lifecycle events, drain, restore.
+// - Restored jobs (after a restart) that the remote side already holds are adopted: taken out of p-queue and
+//   started at once without waiting for a slot, since they hold one already.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import PQueue from 'p-queue';
 import { logger } from '../log.ts';
-import { FairLanes } from './fairLanes.ts';
+import { FairLanes, type LaneOptions } from './fairLanes.ts';
 import { DuplicateJobError, JobAbortedError, QueueClosedError, QueueFullError, UserLimitError } from './errors.ts';
 import type {
   CancelResult,
@@ -95,18 +100,31 @@ export interface PooledQueueOptions<TParams, TResult, TProgress> {
 interface Entry<TParams, TResult> {
   readonly id: string;
   readonly userId: string;
-  readonly priority: number;
-  readonly seq: number;
   readonly pool: string;
   readonly job: Job<TParams>;
   /** Restored and not yet checked against the remote side. */
   unchecked: boolean;
+  /** Aborted to take the job out of p-queue while it waits (cancelled, or adopted); never once it runs. */
+  readonly leave: AbortController;
+  /** The running job's signal (cancel, time limit, shutdown). */
   controller?: AbortController;
+  /** Started outside p-queue (adopted after a restart). */
+  adopted: boolean;
   startedAt?: number;
   timer?: unknown;
   ended: boolean;
   resolveDone: (outcome: JobOutcome<TResult>) => void;
   readonly done: Promise<JobOutcome<TResult>>;
+}
+
+/** One pool: its p-queue, the FairLanes that p-queue built for it, and what of it runs from here. */
+interface Pool {
+  readonly queue: PQueue<FairLanes, LaneOptions>;
+  readonly lanes: FairLanes;
+  /** Jobs of this pool running from this queue, adopted ones included. */
+  running: number;
+  /** Of those, the adopted ones, which p-queue does not count. */
+  adopted: number;
 }
 
 type Events<P, R, G> = JobQueueEvents<P, R, G>;
@@ -119,19 +137,16 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
   readonly #now: () => number;
   readonly #timers: QueueTimers;
   readonly #emitter = new EventEmitter();
-  /** pool -> its waiting jobs. */
-  readonly #pools = new Map<string, FairLanes<Entry<TParams, TResult>>>();
+  readonly #pools = new Map<string, Pool>();
   /** Waiting job id -> entry. */
   readonly #waiting = new Map<string, Entry<TParams, TResult>>();
   /** Handed to the runner and not yet ended, in that order. */
   readonly #running = new Map<string, Entry<TParams, TResult>>();
-  readonly #runningByPool = new Map<string, number>();
   /** userId -> waiting + running jobs. */
   readonly #perUser = new Map<string, number>();
-  #seq = 0;
   #paused: boolean;
   #closed = false;
-  /** Adoption checks in flight: nothing is dispatched meanwhile, or an adopted job could be started twice. */
+  /** Adoption checks in flight: nothing is started meanwhile, or an adopted job could be started twice. */
   #adopting = 0;
   #idleWaiters: (() => void)[] = [];
   #pendingZeroWaiters: (() => void)[] = [];
@@ -174,13 +189,13 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
 
   /** Pools that have waiting jobs. */
   waitingPools(): string[] {
-    return [...this.#pools].filter(([, lanes]) => lanes.size > 0).map(([pool]) => pool);
+    return [...this.#pools].filter(([, pool]) => pool.lanes.size > 0).map(([name]) => name);
   }
 
   /** 1-based place among the waiting jobs of the same pool (each pool's slots serve their own line). */
   position(jobId: string): number | undefined {
     const entry = this.#waiting.get(jobId);
-    return entry ? this.#lanesOf(entry.pool).position(jobId) : undefined;
+    return entry ? this.#pool(entry.pool).lanes.position(jobId) : undefined;
   }
 
   get(jobId: string): JobView<TParams> | undefined {
@@ -192,12 +207,13 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
 
   snapshot(): QueueSnapshot<TParams> {
     const waiting: JobView<TParams>[] = [];
-    for (const lanes of this.#pools.values()) {
-      lanes.order().forEach((entry, i) => waiting.push({ job: entry.job, state: 'waiting', position: i + 1 }));
+    for (const pool of this.#pools.values()) {
+      this.#waitingIn(pool).forEach((entry, i) => waiting.push({ job: entry.job, state: 'waiting', position: i + 1 }));
     }
     return { running: [...this.#running.values()].map((entry) => this.#runningView(entry)), waiting };
   }
 
+  // Not p-queue's onIdle/onPendingZero: they span every pool and the adopted jobs, which no one p-queue sees.
   onIdle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
@@ -233,12 +249,12 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     if (input.id !== undefined && this.#knows(input.id)) throw new DuplicateJobError(input.id);
     if (this.pendingFor(input.userId) >= this.#maxPerUser) throw new UserLimitError(input.userId, this.#maxPerUser);
     const job = this.#freeze(input);
-    const pool = this.#o.poolOf(job);
+    const name = this.#o.poolOf(job);
+    const pool = this.#pool(name);
     // A job that would start at once never waits, so it does not count against the waiting limit.
-    const startsNow =
-      !this.#paused && this.#adopting === 0 && this.#lanesOf(pool).size === 0 && this.#o.slots.free(pool, this.#runningIn(pool)) > 0;
+    const startsNow = !this.#holding() && pool.lanes.size === 0 && this.#o.slots.free(name, pool.running) > 0;
     if (!startsNow && this.#waiting.size >= this.#maxQueued) throw new QueueFullError(this.#maxQueued);
-    return this.#admit(job, pool, false);
+    return this.#admit(job, name, false);
   }
 
   restore(jobs: readonly JobInput<TParams>[]): EnqueueReceipt<TParams, TResult>[] {
@@ -257,7 +273,7 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
   cancel(jobId: string): CancelResult {
     const waiting = this.#waiting.get(jobId);
     if (waiting) {
-      this.#lanesOf(waiting.pool).remove(jobId);
+      waiting.leave.abort(); // p-queue takes it out of the lanes (synchronously, in its abort listener)
       this.#waiting.delete(jobId);
       this.#end(waiting, { status: 'cancelled' });
       return 'removed';
@@ -270,22 +286,24 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
 
   pause(): void {
     this.#paused = true;
+    this.#fitAll();
   }
 
   resume(): void {
     this.#paused = false;
     this.#closed = false;
     this.#adoptRestored();
-    this.#dispatch();
+    this.#fitAll();
   }
 
   /** Free slots may have changed (a worker joined, another process finished a job): start what fits. */
   poke(): void {
-    this.#dispatch();
+    this.#fitAll();
   }
 
   async drain(timeoutMs: number): Promise<DrainResult<TParams>> {
     this.#closed = true;
+    this.#fitAll();
     const running = [...this.#running.values()];
     let timer: unknown;
     const finished = await Promise.race([
@@ -302,23 +320,60 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
       interrupted.push(entry.job);
     }
     const waiting: Job<TParams>[] = [];
-    for (const lanes of this.#pools.values()) waiting.push(...lanes.order().map((entry) => entry.job));
+    for (const pool of this.#pools.values()) waiting.push(...this.#waitingIn(pool).map((entry) => entry.job));
     return { finished, waiting, interrupted };
   }
 
   // ---- internals -----------------------------------------------------------------------------------------------
 
-  #lanesOf(pool: string): FairLanes<Entry<TParams, TResult>> {
-    let lanes = this.#pools.get(pool);
-    if (!lanes) {
-      lanes = new FairLanes();
-      this.#pools.set(pool, lanes);
+  #pool(name: string): Pool {
+    let pool = this.#pools.get(name);
+    if (!pool) {
+      // p-queue builds its queue class itself (`new queueClass()`); this subclass hands us the instance it built.
+      let built: FairLanes | undefined;
+      const queue = new PQueue<FairLanes, LaneOptions>({
+        autoStart: false,
+        queueClass: class extends FairLanes {
+          constructor() {
+            super();
+            built = this;
+          }
+        },
+      });
+      pool = { queue, lanes: built!, running: 0, adopted: 0 };
+      this.#pools.set(name, pool);
     }
-    return lanes;
+    return pool;
   }
 
-  #runningIn(pool: string): number {
-    return this.#runningByPool.get(pool) ?? 0;
+  /** Nothing may start: paused, draining, or an adoption check is out. */
+  #holding(): boolean {
+    return this.#paused || this.#closed || this.#adopting > 0;
+  }
+
+  /**
+   * Sets a pool's p-queue to the slots it may use now; p-queue starts whatever fits, taking each job from FairLanes.
+   * p-queue counts only the jobs it started, so adopted ones are left out of its concurrency. A job that just ended
+   * still counts in p-queue until its next microtask, when p-queue starts the next job against this concurrency.
+   */
+  #fit(name: string, pool: Pool): void {
+    const limit = pool.running - pool.adopted + this.#o.slots.free(name, pool.running);
+    // p-queue's concurrency is at least 1: no slot at all is a pause.
+    if (this.#holding() || limit < 1) {
+      pool.queue.pause();
+      return;
+    }
+    pool.queue.concurrency = limit;
+    pool.queue.start();
+  }
+
+  #fitAll(): void {
+    for (const [name, pool] of this.#pools) this.#fit(name, pool);
+  }
+
+  /** A pool's waiting jobs in the order they will start. */
+  #waitingIn(pool: Pool): Entry<TParams, TResult>[] {
+    return pool.lanes.order().map((item) => this.#waiting.get(item.id)!);
   }
 
   #knows(jobId: string): boolean {
@@ -338,25 +393,29 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     });
   }
 
-  #admit(job: Job<TParams>, pool: string, restored: boolean): EnqueueReceipt<TParams, TResult> {
+  #admit(job: Job<TParams>, name: string, restored: boolean): EnqueueReceipt<TParams, TResult> {
     let resolveDone!: (outcome: JobOutcome<TResult>) => void;
     const done = new Promise<JobOutcome<TResult>>((resolve) => (resolveDone = resolve));
     const entry: Entry<TParams, TResult> = {
       id: job.id,
       userId: job.userId,
-      priority: job.priority,
-      seq: ++this.#seq,
-      pool,
+      pool: name,
       job,
       unchecked: restored && this.#o.adopt !== undefined,
+      leave: new AbortController(),
+      adopted: false,
       ended: false,
       resolveDone,
       done,
     };
     this.#perUser.set(job.userId, this.pendingFor(job.userId) + 1);
-    this.#lanesOf(pool).add(entry);
     this.#waiting.set(job.id, entry);
-    this.#dispatch();
+    const pool = this.#pool(name);
+    this.#fit(name, pool); // before add(): p-queue decides at once whether the job starts
+    pool.queue
+      .add(() => this.#start(entry), { id: job.id, userId: job.userId, priority: job.priority, signal: entry.leave.signal })
+      // Rejects only when the job left the line (cancelled, adopted); that is handled where it happens.
+      .catch(() => undefined);
     const position = this.position(job.id);
     this.#emit('queued', { job, position, restored });
     this.#positionsChanged();
@@ -371,13 +430,13 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     if (candidates.length === 0) return;
     for (const entry of candidates) entry.unchecked = false;
     this.#adopting++;
+    this.#fitAll();
     adopt(candidates.map((entry) => entry.job))
       .then((held) => {
         for (const entry of candidates) {
           if (!held.has(entry.id) || !this.#waiting.has(entry.id)) continue;
-          this.#lanesOf(entry.pool).remove(entry.id);
-          this.#waiting.delete(entry.id);
-          this.#start(entry);
+          entry.leave.abort(); // out of p-queue: it holds a worker already
+          void this.#start(entry, true);
         }
       })
       .catch((error: unknown) =>
@@ -386,33 +445,22 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
       .finally(() => {
         this.#adopting--;
         this.#positionsChanged();
-        this.#dispatch();
+        this.#fitAll();
       });
   }
 
-  /** Starts waiting jobs while their pools have free slots. */
-  #dispatch(): void {
-    if (this.#paused || this.#closed || this.#adopting > 0) return;
-    let moved = false;
-    for (const [pool, lanes] of this.#pools) {
-      let free = lanes.size > 0 ? this.#o.slots.free(pool, this.#runningIn(pool)) : 0;
-      while (free-- > 0) {
-        const entry = lanes.take();
-        if (!entry) break;
-        this.#waiting.delete(entry.id);
-        this.#start(entry);
-        moved = true;
-      }
-    }
-    if (moved) this.#positionsChanged();
-  }
-
-  #start(entry: Entry<TParams, TResult>): void {
+  /** Hands a job to the runner (called by p-queue when a slot frees, or directly for an adopted job). */
+  #start(entry: Entry<TParams, TResult>, adopted = false): Promise<void> {
+    const pool = this.#pool(entry.pool);
+    this.#waiting.delete(entry.id);
     entry.controller = new AbortController();
+    entry.adopted = adopted;
     this.#running.set(entry.id, entry);
-    this.#runningByPool.set(entry.pool, this.#runningIn(entry.pool) + 1);
+    pool.running++;
+    if (adopted) pool.adopted++;
     this.#o.slots.taken(entry.pool);
-    void this.#run(entry);
+    this.#positionsChanged();
+    return this.#run(entry);
   }
 
   /** Never rejects: every way a runner ends becomes an outcome. */
@@ -455,13 +503,15 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     if (!controller.signal.aborted && !entry.ended) controller.abort(reason);
   }
 
-  /** Ends a job (waiting or running): events, bookkeeping, next dispatch. */
+  /** Ends a job (waiting or running): events, bookkeeping, new slot counts. */
   #end(entry: Entry<TParams, TResult>, outcome: JobOutcome<TResult>): void {
     if (entry.ended) return;
     entry.ended = true;
     const wasRunning = this.#running.delete(entry.id);
     if (wasRunning) {
-      this.#runningByPool.set(entry.pool, this.#runningIn(entry.pool) - 1);
+      const pool = this.#pool(entry.pool);
+      pool.running--;
+      if (entry.adopted) pool.adopted--;
       this.#o.slots.released(entry.pool);
     }
     const { job } = entry;
@@ -469,7 +519,7 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     if (left > 0) this.#perUser.set(job.userId, left);
     else {
       this.#perUser.delete(job.userId);
-      for (const lanes of this.#pools.values()) lanes.forget(job.userId);
+      for (const pool of this.#pools.values()) pool.lanes.forget(job.userId);
     }
     const elapsedMs = entry.startedAt === undefined ? 0 : this.#now() - entry.startedAt;
     switch (outcome.status) {
@@ -491,7 +541,7 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     }
     entry.resolveDone(outcome);
     if (!wasRunning) this.#positionsChanged();
-    this.#dispatch();
+    this.#fitAll();
     if (this.#running.size === 0) this.#pendingZeroWaiters = wake(this.#pendingZeroWaiters);
     if (this.#isIdle()) this.#idleWaiters = wake(this.#idleWaiters);
   }
@@ -517,8 +567,8 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
       this.#positionsScheduled = false;
       const next = new Map<string, number>();
       const changes: PositionChange[] = [];
-      for (const lanes of this.#pools.values()) {
-        lanes.order().forEach((entry, i) => {
+      for (const pool of this.#pools.values()) {
+        this.#waitingIn(pool).forEach((entry, i) => {
           next.set(entry.id, i + 1);
           if (this.#announced.get(entry.id) !== i + 1) changes.push({ jobId: entry.id, userId: entry.userId, position: i + 1 });
         });

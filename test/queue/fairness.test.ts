@@ -70,17 +70,25 @@ test('a higher priority job (a retry) goes first; fairness applies within a prio
   assert.deepEqual(h.started, ['retry', 'a-urgent', 'b1', 'a1', 'a2']);
 });
 
-test('FairLanes: remove, forget and take keep order consistent', () => {
-  const lanes = new FairLanes<{ id: string; userId: string; priority: number; seq: number }>();
-  let seq = 0;
-  const add = (id: string, userId: string) => lanes.add({ id, userId, priority: 0, seq: ++seq });
+test('FairLanes (p-queue\'s queue class): remove, forget, setPriority and dequeue keep order consistent', () => {
+  const lanes = new FairLanes();
+  const runs = new Map<() => Promise<unknown>, string>();
+  const add = (id: string, userId: string, priority = 0) => {
+    const run = () => Promise.resolve(id);
+    runs.set(run, id);
+    lanes.enqueue(run, { id, userId, priority });
+  };
+  const next = () => {
+    const run = lanes.dequeue();
+    return run && runs.get(run);
+  };
   add('a1', 'a');
   add('a2', 'a');
   add('b1', 'b');
-  assert.equal(lanes.take()?.id, 'a1');
+  assert.equal(next(), 'a1');
   assert.deepEqual(lanes.order().map((i) => i.id), ['b1', 'a2']);
-  assert.equal(lanes.remove('b1')?.id, 'b1');
-  assert.equal(lanes.remove('b1'), undefined);
+  assert.equal(lanes.remove('b1'), true);
+  assert.equal(lanes.remove('b1'), false);
   assert.deepEqual(lanes.order().map((i) => i.id), ['a2']);
   add('c1', 'c');
   assert.equal(lanes.position('c1'), 1);
@@ -88,8 +96,14 @@ test('FairLanes: remove, forget and take keep order consistent', () => {
   lanes.forget('a');
   assert.equal(lanes.position('c1'), 1);
   assert.throws(() => add('c1', 'c'));
-  assert.equal(lanes.take()?.id, 'c1');
-  assert.equal(lanes.take()?.id, 'a2');
-  assert.equal(lanes.take(), undefined);
+  assert.throws(() => lanes.enqueue(() => Promise.resolve(), { id: 'x' }), /userId/);
+  add('c2', 'c');
+  lanes.setPriority('c2', 1);
+  assert.deepEqual(lanes.order().map((i) => i.id), ['c2', 'a2', 'c1'], 'priority first, then fairness');
+  assert.equal(lanes.filter({ priority: 1 }).length, 1);
+  assert.equal(next(), 'c2');
+  assert.equal(next(), 'a2');
+  assert.equal(next(), 'c1');
+  assert.equal(lanes.dequeue(), undefined);
   assert.equal(lanes.size, 0);
 });
