@@ -20,6 +20,7 @@ import { startScaleOut, type ScaleOut } from '../scale/index.ts';
 import { createMetrics, serveMetrics } from '../metrics.ts';
 import type { ShardAssignment } from '../process/environment.ts';
 import type { BotContext } from './types.ts';
+import { isWarning } from '../pipeline/logLevel.ts';
 
 export const SOFTWARE = 'imagine-bot';
 
@@ -75,7 +76,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
       scaleOut?.engine ??
       (await WorkerEngine.start(
         { modelDir: config.modelDir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, intraOpThreads: config.intraOpThreads },
-        { idleReleaseMs: config.idleReleaseMs, log: (message) => log.info({ worker: true }, message) },
+        { idleReleaseMs: config.idleReleaseMs, log: (message) => (isWarning(message) ? log.warn({ worker: true }, message) : log.info({ worker: true }, message)) },
       ));
   } catch (err) {
     db.close();

@@ -23,6 +23,7 @@ import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types
 import { PipelineWorker, type WorkerResult } from '../pipeline/worker/client.ts';
 import { writeFileAtomic } from '../storage/files.ts';
 import { outputPaths, parseGenerateArgs, UsageError, type GenerateArgs } from './generateArgs.ts';
+import { isWarning } from '../pipeline/logLevel.ts';
 
 /** Init images whose header claims more pixels than this are refused before decoding. */
 const INIT_IMAGE_INPUT_LIMIT = 64_000_000;
@@ -143,7 +144,8 @@ async function run(argv: readonly string[]): Promise<number> {
   const parsed = parseGenerateArgs(argv);
   if (parsed.kind === 'exit') return parsed.code;
   const args = parsed.args;
-  const log = args.verbose ? (m: string) => process.stderr.write(`${m}\n`) : undefined;
+  // Warnings (e.g. attention left at full size) are printed even without --verbose.
+  const log = (m: string) => { if (args.verbose || isWarning(m)) process.stderr.write(`${m}\n`); };
 
   const folder = await loadModelFolder(args.model);
   const request = await buildRequest(args, folder);

@@ -20,6 +20,7 @@ import { CANCEL_CHANNEL, PREFIX, cancelKey, queueNameFor } from '../scale/keys.t
 import { encodeFailure, encodeProgress, type RemoteJobData, type RemoteResult, type WorkerAdvert } from '../scale/protocol.ts';
 import { WorkerHeartbeat } from '../scale/registry.ts';
 import type { WorkerConfig } from './config.ts';
+import { isWarning } from '../pipeline/logLevel.ts';
 
 /** Progress without a preview goes out at most this often (each update is a Redis write and an event). */
 const PROGRESS_EVERY_MS = 250;
@@ -35,7 +36,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
   const folder = await loadModelFolder(config.modelDir);
   const engine: GenerationEngine = await WorkerEngine.start(config.pipeline, {
     idleReleaseMs: config.idleReleaseMs,
-    log: (message) => log.info({ inference: true }, message),
+    log: (message) => (isWarning(message) ? log.warn({ inference: true }, message) : log.info({ inference: true }, message)),
   });
   const info = engine.info!;
   const model = info.modelName;

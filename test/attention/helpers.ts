@@ -29,10 +29,23 @@ export function floatTensor(dtype: 'float32' | 'float16', data: Float32Array, di
   return dtype === 'float32' ? new ort.Tensor('float32', data, dims) : new ort.Tensor('float16', Uint16Array.from(data, toHalf), dims);
 }
 
-export function unetLikeFeeds(spec: UnetLikeSpec, batch: number, tokens: number, ctxTokens: number): Record<string, ort.Tensor> {
+/**
+ * Inputs for a built graph. With spec.mask, `maskShape` picks the attention_mask's leading dims: 'keys' [batch*heads,
+ * 1, ctx] (diffusers' prepare_attention_mask), 'shared' [1, 1, ctx], 'rows' [batch*heads, tokens, ctx]; masked
+ * positions get -10000 as diffusers' mask does.
+ */
+export function unetLikeFeeds(spec: UnetLikeSpec, batch: number, tokens: number, ctxTokens: number, maskShape: 'keys' | 'shared' | 'rows' = 'keys'): Record<string, ort.Tensor> {
   const i = unetLikeInputs(spec, batch, tokens, ctxTokens);
   const dtype = spec.dtype ?? 'float32';
-  return { sample: floatTensor(dtype, i.sample, i.sampleDims), encoder_hidden_states: floatTensor(dtype, i.context, i.contextDims) };
+  const feeds: Record<string, ort.Tensor> = { sample: floatTensor(dtype, i.sample, i.sampleDims), encoder_hidden_states: floatTensor(dtype, i.context, i.contextDims) };
+  if (spec.mask) {
+    const dims = maskShape === 'shared' ? [1, 1, ctxTokens] : maskShape === 'keys' ? [batch * spec.heads, 1, ctxTokens] : [batch * spec.heads, tokens, ctxTokens];
+    const n = dims.reduce((a, b) => a * b, 1);
+    // Mask a pseudo-random third of the keys, never all of one row.
+    const values = Float32Array.from({ length: n }, (_, j) => (j % ctxTokens !== 0 && (j * 7919) % 3 === 0 ? -10000 : 0));
+    feeds.attention_mask = floatTensor(dtype, values, dims);
+  }
+  return feeds;
 }
 
 /** Largest |a - b| over all outputs; throws when the output sets or sizes differ. */

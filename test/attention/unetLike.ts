@@ -4,8 +4,16 @@ import { model, node, tensor, valueInfo } from '../../src/pipeline/onnx/build.ts
 import type { ModelProto, NodeProto, TensorProto } from '../../src/pipeline/onnx/build.ts';
 
 export interface UnetLikeSpec {
-  /** '3d': heads folded into the batch, scale after QKᵀ (torch's classic processor). '4d': SDPA export, scale on q and kᵀ. */
-  form: '3d' | '4d';
+  /**
+   * '3d': heads folded into the batch, matmul(q, kᵀ) * scale (older diffusers). '4d': SDPA export, scale on q and kᵀ.
+   * 'baddbmm': diffusers' classic AttnProcessor as torch exports it: MatMul(q, kᵀ) -> Mul(scale) ->
+   *   Add(·, Mul(ConstantOfShape(shape, 0), Cast(0))) -> [Cast(float) in fp16] -> Softmax(-1) -> Cast -> MatMul(·, v);
+   *   with `mask`, cross-attention's term is the mask itself: Add(·, Mul(attention_mask, Cast(1))) (beta = 1).
+   * 'einsum': einsum("b i d, b j d -> b i j") * scale -> Softmax -> einsum("b i j, b j d -> b i d").
+   */
+  form: '3d' | '4d' | 'baddbmm' | 'einsum';
+  /** Add a graph input attention_mask [mask_batch, mask_rows, ctx] added to cross-attention's scores (baddbmm form). */
+  mask?: boolean;
   heads: number;
   headDim: number;
   /** Width of the text embeddings fed to cross-attention. */
@@ -66,6 +74,7 @@ export function buildUnetLike(spec: UnetLikeSpec): { model: ModelProto; attentio
     return name;
   };
   const ints = (vals: number[]) => { const name = fresh('i'); inits.push(tensor(name, 'int64', [vals.length], vals)); return name; };
+  const ints0 = (v: number) => { const name = fresh('i'); inits.push(tensor(name, 'int64', [], [v])); return name; };
   const elemType = dtype === 'float32' ? 1 : 10;
 
   // [B, T, hidden] -> [B, heads, T, d]
@@ -81,7 +90,38 @@ export function buildUnetLike(spec: UnetLikeSpec): { model: ModelProto; attentio
     const k = op('MatMul', [ctx, floats([ctxWidth, hidden], 2 / Math.sqrt(ctxWidth))]);
     const v = op('MatMul', [ctx, floats([ctxWidth, hidden], 1 / Math.sqrt(ctxWidth))]);
     let out: string;
-    if (form === '3d') {
+    if (form === 'baddbmm' || form === 'einsum') {
+      const q3 = foldHeads(splitHeads(q));
+      const k3 = foldHeads(splitHeads(k));
+      const v3 = foldHeads(splitHeads(v));
+      let o3: string;
+      if (form === 'einsum') {
+        const scores = op('Mul', [op('Einsum', [q3, k3], { equation: 'b i d, b j d -> b i j' }), scalar(1 / Math.sqrt(d))]);
+        o3 = op('Einsum', [op('Softmax', [scores], { axis: -1 }), v3], { equation: 'b i j, b j d -> b i d' });
+      } else {
+        const castScalar = (v: number) => { const c = fresh('c'); nodes.push(node('Constant', [], [c], { value: tensor(fresh('t'), 'float32', [], [v]) })); return op('Cast', [c], { to: elemType }); };
+        const product = op('Mul', [op('MatMul', [q3, op('Transpose', [k3], { perm: [0, 2, 1] })]), castScalar(1 / Math.sqrt(d))]);
+        const masked = spec.mask && ctx === 'encoder_hidden_states';
+        let term: string;
+        if (masked) {
+          term = op('Mul', ['attention_mask', castScalar(1)]);
+        } else {
+          // torch.empty(q.shape[0], q.shape[1], k.shape[1]) exported as ConstantOfShape(0), times beta = 0
+          const dim = (x: string, i: number) => op('Unsqueeze', [op('Gather', [op('Shape', [x]), ints0(i)], { axis: 0 }), ints([0])]);
+          const shape = op('Concat', [dim(q3, 0), dim(q3, 1), dim(k3, 1)], { axis: 0 });
+          const empty = op('ConstantOfShape', [shape], { value: dtype === 'float32' ? tensor(fresh('z'), 'float32', [1], [0]) : tensor(fresh('z'), 'float16', [1], [0]) });
+          term = op('Mul', [empty, castScalar(0)]);
+        }
+        let scores = op('Add', [product, term]);
+        if (dtype === 'float16') scores = op('Cast', [scores], { to: 1 }); // upcast_softmax
+        const probs = op('Cast', [op('Softmax', [scores], { axis: -1 })], { to: elemType }); // .to(value.dtype)
+        o3 = op('MatMul', [probs, v3]);
+      }
+      attentionOutputs.push(o3);
+      const batch = op('Slice', [op('Shape', [x]), ints([0]), ints([1])]);
+      const o4 = op('Reshape', [o3, op('Concat', [batch, ints([heads, -1, d])], { axis: 0 })]);
+      out = mergeHeads4d(o4);
+    } else if (form === '3d') {
       const q3 = foldHeads(splitHeads(q));
       const kT = op('Transpose', [foldHeads(splitHeads(k))], { perm: [0, 2, 1] });
       const v3 = foldHeads(splitHeads(v));
@@ -130,7 +170,11 @@ export function buildUnetLike(spec: UnetLikeSpec): { model: ModelProto; attentio
   }
   const m = model({
     nodes,
-    inputs: [valueInfo('sample', dtype, ['batch', 'tokens', hidden]), valueInfo('encoder_hidden_states', dtype, ['batch', 'ctx', contextDim])],
+    inputs: [
+      valueInfo('sample', dtype, ['batch', 'tokens', hidden]),
+      valueInfo('encoder_hidden_states', dtype, ['batch', 'ctx', contextDim]),
+      ...(spec.mask ? [valueInfo('attention_mask', dtype, ['mask_batch', 'mask_rows', 'ctx'])] : []),
+    ],
     outputs,
     initializers: inits,
     opset: 17,

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ProviderName } from '../types.ts';
 
 /** Bump when the rewrite's output changes, so old cache entries are rebuilt. */
-export const REWRITE_VERSION = 1;
+export const REWRITE_VERSION = 2; // 2: baddbmm/Einsum/mask/upcast forms found, so v1's pass-through stamps are stale
 
 export interface CacheKey {
   version: number;
@@ -24,6 +24,8 @@ export interface CacheStamp extends CacheKey {
   sha256: string | null;
   blocks: number;
   applied: string;
+  /** The one-line report logged when the entry was made, repeated when it is used. */
+  summary?: string;
 }
 
 export interface CachePaths {

@@ -8,6 +8,15 @@ import { float16Value } from '../tensor.ts';
 const UNARY_ELEMENTWISE = new Set(['Cast', 'Sqrt', 'Reciprocal', 'Neg', 'Identity', 'Exp', 'Log', 'Abs', 'Floor', 'Ceil', 'Relu', 'Erf', 'Softmax', 'Sigmoid', 'Tanh']);
 const BINARY_ELEMENTWISE = new Set(['Mul', 'Div', 'Add', 'Sub', 'Pow', 'Max', 'Min']);
 const MAX_DEPTH = 24;
+/** Ops that pass a scalar (or a zero tensor) through unchanged in value. */
+const SCALAR_PASSTHROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze']);
+
+/** A string attribute (ONNX stores it as bytes). */
+export function stringAttr(n: NodeProto, name: string): string | undefined {
+  const a = n.attribute?.find((x) => x.name === name);
+  if (!a?.s) return undefined;
+  return typeof a.s === 'string' ? a.s : new TextDecoder().decode(a.s);
+}
 
 export class GraphIndex {
   readonly producer = new Map<string, NodeProto>();
@@ -16,6 +25,10 @@ export class GraphIndex {
   readonly graphOutputs = new Set<string>();
   /** Declared ranks from graph inputs/outputs/value_info (only where a shape is declared). */
   private readonly declaredDims = new Map<string, number[] | null>();
+  /** Declared element types (ONNX TensorProto.DataType numbers) from graph inputs/outputs/value_info. */
+  private readonly declaredTypes = new Map<string, number>();
+  private readonly inferredTypes = new Map<string, number>();
+  private typesComputed = false;
 
   constructor(readonly graph: GraphProto, readonly opset: number) {
     for (const t of graph.initializer ?? []) if (t.name) this.initializers.set(t.name, t);
@@ -30,6 +43,8 @@ export class GraphIndex {
     }
     for (const o of graph.output ?? []) if (o.name) this.graphOutputs.add(o.name);
     for (const vi of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
+      const elemType = vi.type?.tensorType?.elemType;
+      if (vi.name && elemType) this.declaredTypes.set(vi.name, elemType);
       const shape = vi.type?.tensorType?.shape;
       if (!vi.name || !shape) continue;
       this.declaredDims.set(vi.name, (shape.dim ?? []).map((d) => (d.dimValue != null && !d.dimParam ? Number(d.dimValue) : -1)));
@@ -68,10 +83,87 @@ export class GraphIndex {
     return t ? tensorValues(t) : undefined;
   }
 
-  /** The single number a one-element constant holds. */
-  scalarValue(name: string): number | undefined {
+  /**
+   * The single number a one-element constant holds, also behind the Cast/Identity/Reshape nodes exporters put around
+   * scalars (torch's baddbmm export casts its alpha and beta).
+   */
+  scalarValue(name: string, depth = 0): number | undefined {
     const v = this.constantValues(name);
-    return v && v.length === 1 ? v[0] : undefined;
+    if (v) return v.length === 1 ? v[0] : undefined;
+    const p = this.producer.get(name);
+    if (!p || depth > MAX_DEPTH || !SCALAR_PASSTHROUGH.has(p.opType ?? '')) return undefined;
+    return this.scalarValue(p.input![0], depth + 1);
+  }
+
+  /**
+   * Whether `name` is provably all zeros: a ConstantOfShape of 0, a constant of zeros, a product with such a value
+   * (torch.empty(...) * beta=0 in the baddbmm export), or a reshaping/cast of one.
+   */
+  isZero(name: string, depth = 0): boolean {
+    if (depth > MAX_DEPTH) return false;
+    const v = this.constantValues(name);
+    if (v) return v.length > 0 && v.every((x) => x === 0);
+    const p = this.producer.get(name);
+    if (!p) return false;
+    const op = p.opType ?? '';
+    if (op === 'ConstantOfShape') {
+      const value = p.attribute?.find((a) => a.name === 'value')?.t;
+      const values = value ? tensorValues(value) : [0]; // no value attribute: float 0
+      return values !== undefined && values.every((x) => x === 0);
+    }
+    if (op === 'Mul') return (p.input ?? []).some((i) => i && this.isZero(i, depth + 1));
+    if (SCALAR_PASSTHROUGH.has(op) || op === 'Expand' || op === 'Transpose' || op === 'Slice') return this.isZero(p.input![0], depth + 1);
+    return false;
+  }
+
+  /** Whether a value is computed from constants only (a weight, or a reshaped/cast weight): never an activation. */
+  isConstantDerived(name: string, depth = 0): boolean {
+    if (depth > MAX_DEPTH) return false;
+    if (this.initializers.has(name)) return true;
+    const p = this.producer.get(name);
+    if (!p) return false; // a graph input
+    if (p.opType === 'Constant') return true;
+    const ins = (p.input ?? []).filter((i) => i);
+    return ins.length > 0 && ins.every((i) => this.isConstantDerived(i, depth + 1));
+  }
+
+  /** The element type (ONNX DataType number) of a value when declarations or the producing ops fix it. */
+  elemTypeOf(name: string): number | undefined {
+    if (!this.typesComputed) this.computeElemTypes();
+    return this.declaredTypes.get(name) ?? this.inferredTypes.get(name);
+  }
+
+  /** One pass in graph order (ONNX graphs are topologically sorted), so deep graphs cost no recursion. */
+  private computeElemTypes(): void {
+    this.typesComputed = true;
+    const types = this.inferredTypes;
+    for (const [name, t] of this.initializers) if (t.dataType) types.set(name, t.dataType);
+    const typeOf = (n: string | null | undefined) => (n ? this.declaredTypes.get(n) ?? types.get(n) : undefined);
+    for (const p of this.graph.node ?? []) {
+      const out = p.output?.[0];
+      if (!out) continue;
+      const op = p.opType ?? '';
+      const attr = (n: string) => p.attribute?.find((a) => a.name === n);
+      let t: number | undefined;
+      switch (op) {
+        case 'Constant': {
+          const a = p.attribute?.[0];
+          t = a?.t?.dataType ?? (a?.name === 'value_float' || a?.name === 'value_floats' ? DataType.float32 : a?.name === 'value_int' || a?.name === 'value_ints' ? DataType.int64 : undefined);
+          break;
+        }
+        case 'Cast': t = attr('to')?.i != null ? Number(attr('to')!.i) : undefined; break;
+        case 'Shape': case 'Size': case 'NonZero': case 'ArgMax': case 'ArgMin': t = DataType.int64; break;
+        case 'Equal': case 'Less': case 'Greater': case 'LessOrEqual': case 'GreaterOrEqual': case 'Not': case 'And': case 'Or': case 'IsNaN': case 'IsInf':
+          t = DataType.bool; break;
+        case 'ConstantOfShape': t = attr('value')?.t?.dataType ?? DataType.float32; break;
+        case 'RandomNormalLike': case 'RandomUniformLike': t = attr('dtype')?.i != null ? Number(attr('dtype')!.i) : typeOf(p.input![0]); break;
+        case 'RandomNormal': case 'RandomUniform': t = attr('dtype')?.i != null ? Number(attr('dtype')!.i) : DataType.float32; break;
+        case 'Where': t = typeOf(p.input![1]); break;
+        default:
+          if (!p.domain || p.domain === 'ai.onnx' || op === 'MultiHeadAttention') t = typeOf((p.input ?? []).find((i) => i));
+      }
+      if (t !== undefined) types.set(out, t);
+    }
   }
 
   /**
@@ -127,6 +219,16 @@ export class GraphIndex {
         return a !== undefined && b !== undefined ? Math.max(a, b) : undefined;
       }
       case 'Shape': return 1;
+      case 'ConstantOfShape': return this.shapeLength(ins[0], depth + 1);
+      case 'Expand': {
+        const [r, s] = [this.rankOf(ins[0], depth + 1), this.shapeLength(ins[1], depth + 1)];
+        return r !== undefined && s !== undefined ? Math.max(r, s) : undefined;
+      }
+      case 'Einsum': {
+        const eq = String(stringAttr(p, 'equation') ?? '');
+        const arrow = eq.indexOf('->');
+        return arrow >= 0 && !eq.includes('.') ? eq.slice(arrow + 2).replace(/\s/g, '').length : undefined;
+      }
       case 'Slice': case 'Concat': return this.rankOf(ins[0], depth + 1);
       case 'Gather': {
         const [data, indices] = [this.rankOf(ins[0], depth + 1), this.rankOf(ins[1], depth + 1)];

@@ -18,6 +18,10 @@ export interface AttentionPlan {
   actions: Map<string, BlockAction>;
   /** A short description of what was chosen, e.g. "flash x4" or "slice(16) x2, flash x2". */
   applied: string;
+  fused: number;
+  sliced: number;
+  /** Blocks sliced although the mode prefers fusion, by the reason they cannot be fused. */
+  notFused: Map<string, number>;
 }
 
 export interface PlanContext {
@@ -44,9 +48,16 @@ export function modeName(mode: AttentionSlicing): string {
 
 export function planAttention(blocks: readonly AttentionBlock[], mode: AttentionSlicing, ctx: PlanContext): AttentionPlan {
   const actions = new Map<string, BlockAction>();
-  if (mode === 'off' || (typeof mode === 'number' && (!Number.isFinite(mode) || mode <= 1))) return { actions, applied: 'off' };
-  for (const b of blocks) actions.set(b.output, chooseAction(b, mode, ctx));
-  return { actions, applied: describe(actions) };
+  const notFused = new Map<string, number>();
+  if (mode === 'off' || (typeof mode === 'number' && (!Number.isFinite(mode) || mode <= 1))) return { actions, applied: 'off', fused: 0, sliced: 0, notFused };
+  const prefersFusion = mode === 'flash' || (mode === 'auto' && MHA_PROVIDERS.has(ctx.provider));
+  for (const b of blocks) {
+    const action = chooseAction(b, mode, ctx);
+    actions.set(b.output, action);
+    if (prefersFusion && action.kind !== 'flash') notFused.set(b.notFusable ?? 'not fusable', (notFused.get(b.notFusable ?? 'not fusable') ?? 0) + 1);
+  }
+  const fused = [...actions.values()].filter((a) => a.kind === 'flash').length;
+  return { actions, applied: describe(actions), fused, sliced: actions.size - fused, notFused };
 }
 
 function chooseAction(b: AttentionBlock, mode: Exclude<AttentionSlicing, 'off'>, ctx: PlanContext): BlockAction {
