@@ -39,7 +39,7 @@ export interface Preset {
   defaults?: ImagineDefaults;
 }
 
-/** SD 1.x/2.x-architecture models only: the pipeline does not run SDXL, SD3 or Flux exports. */
+/** SD 1.x/2.x- and SDXL-architecture models (the family is detected from the folder); SD3 and Flux are not run. */
 export const PRESETS: readonly Preset[] = [
   {
     name: 'sd-turbo',
@@ -90,6 +90,32 @@ export const PRESETS: readonly Preset[] = [
     exportFrom: 'madebyollin/taesd',
   },
   {
+    name: 'sdxl-turbo',
+    what: "SDXL-Turbo (fp32 ONNX by the optimum team, in Stability's repo): 1-4 steps, no guidance, 512x512",
+    size: '13.9 GB',
+    hardware: 'cpu',
+    precision: 'fp32',
+    kind: 'model',
+    // The repo also holds the PyTorch weights; only the ONNX graphs, their weights and the configs are downloaded.
+    source: { repo: 'stabilityai/sdxl-turbo' },
+    exportFrom: 'stabilityai/sdxl-turbo',
+    // Its scheduler is EulerAncestralDiscreteScheduler with trailing spacing; it was trained at 512x512 (its UNet's
+    // sample_size 64 x 8) and guidance 0 is what the model card uses.
+    defaults: { sampler: 'euler-a', steps: 1, guidance: 0, width: 512, height: 512 },
+  },
+  {
+    name: 'sdxl-base',
+    what: 'Stable Diffusion XL base 1.0 (fp32 ONNX by the optimum team, in Stability\'s repo): 30 steps, 1024x1024',
+    size: '13.9 GB',
+    hardware: 'cpu',
+    precision: 'fp32',
+    kind: 'model',
+    source: { repo: 'stabilityai/stable-diffusion-xl-base-1.0' },
+    exportFrom: 'stabilityai/stable-diffusion-xl-base-1.0',
+    // EulerDiscreteScheduler as shipped; guidance 5 is StableDiffusionXLPipeline's default; 1024 its native size.
+    defaults: { sampler: 'euler', steps: 30, guidance: 5, width: 1024, height: 1024 },
+  },
+  {
     name: 'sd-turbo-fp16',
     what: 'SD-Turbo fp16, optimised by ONNX Runtime/Olive for CUDA and DirectML: 1-4 steps, 512x512',
     size: '2.6 GB',
@@ -99,6 +125,17 @@ export const PRESETS: readonly Preset[] = [
     source: { repo: 'onnxruntime/sd-turbo' },
     exportFrom: 'stabilityai/sd-turbo',
     defaults: { sampler: 'euler', steps: 1, guidance: 0, width: 512, height: 512 },
+  },
+  {
+    name: 'sdxl-turbo-fp16',
+    what: 'SDXL-Turbo fp16, optimised by ONNX Runtime/Olive for CUDA and DirectML: 1-4 steps, 512x512',
+    size: '7 GB',
+    hardware: 'gpu',
+    precision: 'fp16',
+    kind: 'model',
+    source: { repo: 'onnxruntime/sdxl-turbo' },
+    exportFrom: 'stabilityai/sdxl-turbo',
+    defaults: { sampler: 'euler-a', steps: 1, guidance: 0, width: 512, height: 512 },
   },
   {
     name: 'sd15-fp16',

@@ -9,6 +9,8 @@ import type { PresetSource } from './presets.ts';
 export const COMPONENT_DIRS = [
   'text_encoder',
   'tokenizer',
+  'text_encoder_2',
+  'tokenizer_2',
   'unet',
   'vae_decoder',
   'vae_encoder',
@@ -101,7 +103,7 @@ export function selectFiles(entries: readonly ListedEntry[], source: Pick<Preset
   }
   // A component with configs but no ONNX graph (a PyTorch-only safety_checker, say) is dropped whole.
   const graphs = new Set(picked.filter((f) => f.path.endsWith('/model.onnx')).map((f) => f.path.split('/')[0]));
-  const onnxComponents = new Set(['text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'safety_checker', 'vae_decoder_tiny']);
+  const onnxComponents = new Set(['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder', 'safety_checker', 'vae_decoder_tiny']);
   return picked.filter((f) => {
     const dir = f.path.includes('/') ? f.path.split('/')[0] : '';
     return !onnxComponents.has(dir) || graphs.has(dir);
@@ -112,8 +114,6 @@ export function selectFiles(entries: readonly ListedEntry[], source: Pick<Preset
 export function describeUnusable(entries: readonly ListedEntry[], repo: string): string {
   const pytorch = entries.some((e) => /(^|\/)unet\/diffusion_pytorch_model\.(safetensors|bin)$/.test(e.path));
   const openvino = entries.some((e) => e.path.endsWith('openvino_model.xml'));
-  const sdxl = entries.some((e) => e.path.startsWith('text_encoder_2/') || e.path.includes('/text_encoder_2/'));
-  if (sdxl) return `${repo} is an SDXL-family model (it has text_encoder_2/); the pipeline runs SD 1.x / 2.x / LCM / turbo exports only`;
   if (openvino) return `${repo} holds an OpenVINO export, not ONNX; export the original model with optimum-cli (see models/README.md)`;
   if (pytorch) return `${repo} holds PyTorch weights only; export it: optimum-cli export onnx --model ${repo} --task text-to-image models/<name>`;
   return `${repo} has no diffusers ONNX layout (no unet/model.onnx, at the root or under onnx/)`;

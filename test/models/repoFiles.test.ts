@@ -69,7 +69,7 @@ test('the taesd preset takes the decoder only, as vae_decoder_tiny/', () => {
 
 test('unusable repos are explained', () => {
   assert.match(describeUnusable([file('unet/diffusion_pytorch_model.safetensors')], 'a/b'), /PyTorch weights only; export it/);
-  assert.match(describeUnusable([file('text_encoder_2/model.onnx')], 'a/b'), /SDXL/);
+  assert.match(describeUnusable([file('text_encoder_2/diffusion_pytorch_model.safetensors'), file('unet/diffusion_pytorch_model.safetensors')], 'a/b'), /PyTorch weights only/);
   assert.match(describeUnusable([file('unet/openvino_model.xml')], 'a/b'), /OpenVINO/);
 });
 
@@ -81,4 +81,41 @@ test('every preset has valid defaults and a source or an export recipe', () => {
   }
   assert.deepEqual(findPreset('lcm-dreamshaper-v7')!.defaults, { sampler: 'lcm', steps: 4, guidance: 8, width: 512, height: 512 });
   assert.equal(findPreset('sd-turbo')!.defaults!.steps, 1);
+  assert.deepEqual(findPreset('sdxl-turbo')!.defaults, { sampler: 'euler-a', steps: 1, guidance: 0, width: 512, height: 512 });
+  assert.deepEqual(findPreset('sdxl-base')!.defaults, { sampler: 'euler', steps: 30, guidance: 5, width: 1024, height: 1024 });
+});
+
+test('an SDXL repo (diffusers layout with ONNX beside the PyTorch weights) yields both encoders and tokenizers', () => {
+  const repo = [
+    'model_index.json',
+    'text_encoder/model.onnx',
+    'text_encoder/model.safetensors',
+    'text_encoder_2/model.onnx',
+    'text_encoder_2/model.onnx_data',
+    'text_encoder_2/model.fp16.safetensors',
+    'text_encoder_2/config.json',
+    'tokenizer/vocab.json',
+    'tokenizer_2/vocab.json',
+    'tokenizer_2/merges.txt',
+    'unet/model.onnx',
+    'unet/model.onnx_data',
+    'unet/openvino_model.bin',
+    'vae_decoder/model.onnx',
+    'scheduler/scheduler_config.json',
+    'sd_xl_turbo_1.0.safetensors',
+  ].map((p) => file(p));
+  assert.deepEqual(selectFiles(repo, findPreset('sdxl-turbo')!.source!).map((f) => f.path), [
+    'model_index.json',
+    'text_encoder/model.onnx',
+    'text_encoder_2/model.onnx',
+    'text_encoder_2/model.onnx_data',
+    'text_encoder_2/config.json',
+    'tokenizer/vocab.json',
+    'tokenizer_2/vocab.json',
+    'tokenizer_2/merges.txt',
+    'unet/model.onnx',
+    'unet/model.onnx_data',
+    'vae_decoder/model.onnx',
+    'scheduler/scheduler_config.json',
+  ]);
 });
