@@ -249,6 +249,19 @@ export const TEST_MODELS: Record<string, () => FolderSpec> = {
     sdxl: { textEncoder2: sdxlTextEncoder({ index: 1, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }) },
     pipelineClass: 'StableDiffusionXLPipeline',
   }),
+  'closed-form-sdxl-fp16-vae': () => ({
+    tokenizer: 'sd15',
+    scheduler: DDIM_CLOSED_FORM,
+    scalingFactor: 0.13025,
+    parts: {
+      textEncoder: sdxlTextEncoder({ index: 0, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }),
+      unet: closedFormSdxlUnet(),
+      // float16, overflowing in half precision; force_upcast true (SDXL's VAE config) makes the pipeline run it in float32
+      vaeDecoder: vaeDecoder({ float: 'float16', closedForm: true, overflowInHalf: true }),
+    },
+    sdxl: { textEncoder2: sdxlTextEncoder({ index: 1, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }), vaeForceUpcast: true },
+    pipelineClass: 'ORTStableDiffusionXLPipeline',
+  }),
   'closed-form': () => ({
     tokenizer: 'sd15',
     scheduler: DDIM_CLOSED_FORM,

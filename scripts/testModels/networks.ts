@@ -177,13 +177,23 @@ export const CLOSED_FORM_DECODER = {
   bias: [0.01, 0.1, -0.1],
 } as const;
 
-export function vaeDecoder(opts: { float: FloatType; closedForm?: boolean; name?: string; weightScale?: number }): ModelProto {
+// overflowInHalf (closed form): y = ((z + 8) * 4096)^2 / ((z + 8) * 4096 * 4096) - 8 = z before the 1x1 Conv. Exact in
+// float32; in float16 the square overflows (inf / inf = NaN), as SDXL's real VAE overflows without force_upcast.
+export function vaeDecoder(opts: { float: FloatType; closedForm?: boolean; name?: string; weightScale?: number; overflowInHalf?: boolean }): ModelProto {
   const g = new GraphBuilder(opts.float);
+  let z = 'latent_sample';
+  if (opts.overflowInHalf) {
+    const h = g.op('Mul', [g.op('Add', [z, g.scalar(8)]), g.scalar(4096)]);
+    // ONNX Runtime's CPU provider computes float16 arithmetic in float32 between inserted Casts; a Concat (which has a
+    // float16 kernel) makes the square materialise as float16, so it overflows as it would on a GPU.
+    const square = g.op('Slice', [g.op('Concat', [g.op('Mul', [h, h]), h], { axis: 1 }), g.int64([0]), g.int64([LATENT_CHANNELS]), g.int64([1])]);
+    z = g.op('Sub', [g.op('Div', [square, g.op('Mul', [h, g.scalar(4096)])]), g.scalar(8)]);
+  }
   // weightScale: SDXL's VAE takes latents divided by 0.13025, larger than SD's 0.18215 ones, so its tiny stand-in uses
   // smaller weights to keep the tanh out of saturation.
   const A = opts.closedForm ? CLOSED_FORM_DECODER.A.flat() : pseudoRandom(3 * LATENT_CHANNELS, 40, opts.weightScale ?? 0.8);
   const bias = opts.closedForm ? [...CLOSED_FORM_DECODER.bias] : pseudoRandom(3, 41, 0.2);
-  const rgb = g.op('Conv', ['latent_sample', g.weight('conv_weight', [3, LATENT_CHANNELS, 1, 1], A), g.weight('conv_bias', [3], bias)]);
+  const rgb = g.op('Conv', [z, g.weight('conv_weight', [3, LATENT_CHANNELS, 1, 1], A), g.weight('conv_bias', [3], bias)]);
   const up = g.op('Resize', [rgb, '', g.float32([1, 1, 8, 8])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, opts.closedForm ? 'sample' : undefined);
   if (!opts.closedForm) g.op('Tanh', [up], {}, 'sample');
   return g.build(

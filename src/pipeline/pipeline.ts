@@ -16,6 +16,7 @@ import { decodeLatents, encodeImage } from './vae.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
 import { prepareUnet } from './attention/index.ts';
+import { float32ModelPath } from './onnx/upcast.ts';
 import { defaultStrength } from './request.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
@@ -67,7 +68,8 @@ class SessionPool {
   constructor(
     private readonly paths: Partial<Record<Part, string>>,
     private readonly settings: SessionSettings,
-    private readonly resolveUnetPath: (path: string) => Promise<string>,
+    /** The file to open for a part: the UNet's attention rewrite, an upcast VAE, or the path itself. */
+    private readonly resolvePath: (part: Part, path: string) => Promise<string>,
   ) {}
 
   has(part: Part): boolean {
@@ -79,7 +81,7 @@ class SessionPool {
     if (existing) return existing;
     const path = this.paths[part];
     if (!path) throw new Error(`the model has no ${part}`);
-    const loaded = await createSession(part === 'unet' ? await this.resolveUnetPath(path) : path, this.settings);
+    const loaded = await createSession(await this.resolvePath(part, path), this.settings);
     this.timeRuns(loaded);
     this.live.set(part, loaded);
     return loaded;
@@ -152,10 +154,16 @@ export class StableDiffusionPipeline {
         previewDecoder: folder.paths.previewDecoder,
       },
       settings,
-      async (path) => {
-        const prepared = await prepareUnet(path, options.attentionSlicing, { provider: options.provider, log });
-        if (pipeline) pipeline.attentionNote = prepared.applied;
-        return prepared.path;
+      async (part, path) => {
+        if (part === 'unet') {
+          const prepared = await prepareUnet(path, options.attentionSlicing, { provider: options.provider, log });
+          if (pipeline) pipeline.attentionNote = prepared.applied;
+          return prepared.path;
+        }
+        // StableDiffusionXL(Img2Img)Pipeline runs a float16 VAE in float32 when its config says force_upcast (SDXL's
+        // VAE overflows in half precision; the fp16-fix VAE sets it false). The SD pipelines never upcast.
+        const upcast = folder.family === 'sdxl' && ((part === 'vaeDecoder' && folder.vaeForceUpcast) || (part === 'vaeEncoder' && folder.vaeEncoderForceUpcast));
+        return upcast ? float32ModelPath(path, log) : path;
       },
     );
     const clipPrep = folder.paths.safetyChecker ? clipPreprocessing(folder.featureExtractorConfig) : undefined;

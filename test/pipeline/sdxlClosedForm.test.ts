@@ -4,7 +4,13 @@
 // (height, width, 0, 0, height, width), force_zeros_for_empty_prompt and SDXL's VAE scaling factor reach the right
 // place with the right values. Each test also checks that the likely mistakes would give another colour.
 import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { encodeModel } from '../../src/pipeline/onnx/build.ts';
+import { loadModelFile } from '../../src/pipeline/onnx/modelFile.ts';
+import { isHalfModel, upcastModel } from '../../src/pipeline/onnx/upcast.ts';
 import { after, before, describe, test } from 'node:test';
 import type { StableDiffusionPipeline } from '../../src/pipeline/pipeline.ts';
 import { loadTokenizer } from '../../src/pipeline/tokenizer.ts';
@@ -123,6 +129,54 @@ describe('closed-form SDXL model: pixels match the closed-form expectation', () 
       for (const image of result.images) assert.equal(firstPixelOff(image, rgb, 1), undefined);
     } finally {
       await low.dispose();
+    }
+  });
+});
+
+describe('SDXL float16 VAE with force_upcast: decoded in float32, as diffusers upcasts it', () => {
+  test('the overflowing float16 decoder gives the exact colour only through the float32 copy', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'sdxl-upcast-'));
+    try {
+      const dir = join(base, 'model');
+      cpSync(await modelDir('closed-form-sdxl-fp16-vae'), dir, { recursive: true });
+      const prompt = 'a photo of a cat';
+      const { rgb } = closedFormSdxlExpected(await row(prompt), undefined, 1);
+      const upcast = await loadTestPipeline('closed-form-sdxl-fp16-vae', { modelDir: dir });
+      try {
+        const result = await upcast.generate(request({ prompt, guidance: 1, sampler: 'ddim' }));
+        assert.equal(firstPixelOff(result.images[0], rgb, 1), undefined, `expected ${rgb}`);
+      } finally {
+        await upcast.dispose();
+      }
+      assert.ok(existsSync(join(dir, 'vae_decoder/model.fp32.onnx')), 'the float32 copy is cached beside the export');
+      // The same folder with force_upcast false runs the float16 graph: it overflows (NaN -> 0)
+      const configFile = join(dir, 'vae_decoder/config.json');
+      writeFileSync(configFile, JSON.stringify({ ...JSON.parse(readFileSync(configFile, 'utf8')), force_upcast: false }));
+      const half = await loadTestPipeline('closed-form-sdxl-fp16-vae', { modelDir: dir });
+      try {
+        const result = await half.generate(request({ prompt, guidance: 1, sampler: 'ddim' }));
+        assert.notEqual(firstPixelOff(result.images[0], rgb, 10), undefined, 'float16 decoding must be visibly wrong');
+      } finally {
+        await half.dispose();
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  test('upcastModel turns every float16 tensor, constant, Cast and declared type into float32', async () => {
+    const { model } = await loadModelFile(join(await modelDir('tiny-sd15-fp16'), 'unet/model.onnx'));
+    assert.equal(isHalfModel(model), true);
+    assert.ok((await upcastModel(model, '.')) > 10);
+    assert.equal(isHalfModel(model), false);
+    const bytes = encodeModel(model);
+    assert.ok(!model.graph!.initializer!.some((t) => t.dataType === 10));
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    try {
+      const meta = session.inputMetadata.filter((m) => m.isTensor).map((m) => (m as { type: string }).type);
+      assert.ok(meta.every((t) => t !== 'float16'), meta.join(','));
+    } finally {
+      await session.release();
     }
   });
 });
