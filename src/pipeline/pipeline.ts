@@ -17,6 +17,7 @@ import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
 import { prepareUnet } from './attention/index.ts';
 import { float32ModelPath } from './onnx/upcast.ts';
+import type { ModelFamily } from './family.ts';
 import { defaultStrength } from './request.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
@@ -40,6 +41,8 @@ export interface GenerateHooks {
 export interface PipelineInfo {
   modelName: string;
   modelDir: string;
+  /** The pipeline family detected from the folder (sd: 1.x/2.x/LCM/turbo; sdxl: SDXL base/turbo and fine-tunes). */
+  family: ModelFamily;
   provider: ProviderName;
   defaultSampler: SamplerName;
   hasSafetyChecker: boolean;
@@ -231,6 +234,7 @@ export class StableDiffusionPipeline {
     return {
       modelName: this.folder.name,
       modelDir: this.folder.dir,
+      family: this.folder.family,
       provider: this.actualProvider,
       defaultSampler: defaultSamplerFor(this.schedulerConfig._class_name, this.schedulerConfig),
       hasSafetyChecker: this.pool.has('safetyChecker'),
