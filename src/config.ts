@@ -44,6 +44,8 @@ export interface Config {
   /** Port for the Prometheus endpoint; undefined = off. */
   metricsPort: number | undefined;
   logLevel: string;
+  /** json, pretty, or auto (pretty when stdout is a terminal). */
+  logFormat: LogFormat;
   /** Where jobs run: `local` (the embedded queue and inference process) or `redis` (BullMQ workers, see docs/scale-out.md). */
   queueBackend: 'local' | 'redis';
   /** Redis for QUEUE_BACKEND=redis (and `npm run worker`). */
@@ -65,6 +67,10 @@ function int(min: number, max: number) {
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 const snowflake = z.string().trim().regex(/^\d{15,22}$/, 'expected a Discord id (digits)');
 
@@ -107,7 +113,8 @@ const schema = z.object({
   PROGRESS_INTERVAL_MS: int(250, 60_000).default(1500),
   SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(30),
   METRICS_PORT: int(1, 65_535).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')} (debug is the most detailed useful level)` }).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS, { error: `expected one of ${LOG_FORMATS.join(', ')}` }).default('auto'),
   QUEUE_BACKEND: z.enum(['local', 'redis'], { error: 'expected local or redis' }).default('local'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
 });
@@ -164,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     metricsPort: e.METRICS_PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     queueBackend: e.QUEUE_BACKEND,
     redisUrl: e.REDIS_URL,
   };

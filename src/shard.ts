@@ -6,8 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import { ShardingManager } from 'discord.js';
 import { ConfigError, loadConfig } from './config.ts';
-import { logger } from './log.ts';
+import { configureLogger, logger } from './log.ts';
 import { readEnvironment } from './process/environment.ts';
+import { configFailure } from './process/startupFailure.ts';
 
 function shardCount(value: string | undefined): number | 'auto' {
   const text = value?.trim().toLowerCase() || 'auto';
@@ -19,18 +20,18 @@ function shardCount(value: string | undefined): number | 'auto' {
 async function main(): Promise<void> {
   let totalShards: number | 'auto';
   let token: string;
+  const { values, envFile } = readEnvironment();
   try {
     // .env stays out of process.env here too: each shard process reads it itself, and gets its shard from the
     // manager (SHARDS and SHARD_COUNT in its environment, see src/process/environment.ts).
-    const { values } = readEnvironment();
     const config = loadConfig(values);
     totalShards = shardCount(values.SHARDS);
     if (config.queueBackend !== 'redis') throw new ConfigError(['QUEUE_BACKEND: must be redis for a sharded start (each shard is a process; they share the workers through Redis)']);
     token = config.discordToken;
-    logger.level = config.logLevel;
+    configureLogger({ level: config.logLevel, format: config.logFormat });
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`${err.message}\nSee .env.example and docs/scale-out.md.`);
+      process.stderr.write(`${configFailure(err, envFile, '.env.example and docs/scale-out.md')}\n`);
       process.exit(1);
     }
     throw err;

@@ -96,6 +96,7 @@ test('each bad variable is named, all of them at once', () => {
     PROGRESS_INTERVAL_MS: '10',
     METRICS_PORT: '70000',
     LOG_LEVEL: 'loud',
+    LOG_FORMAT: 'fancy',
   };
   const problems = problemsOf(bad);
   const named = new Set(problems.map((p) => p.split(':')[0]));

@@ -22,6 +22,7 @@ import { FALLBACK_DEFAULTS } from '../pipeline/request.ts';
 import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
 import { PipelineWorker, type WorkerResult } from '../pipeline/worker/client.ts';
 import { writeFileAtomic } from '../storage/files.ts';
+import { modelFolderFix } from '../models/verify.ts';
 import { outputPaths, parseGenerateArgs, UsageError, type GenerateArgs } from './generateArgs.ts';
 import { isWarning } from '../pipeline/logLevel.ts';
 
@@ -219,7 +220,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await run(argv);
   } catch (err) {
     const code = exitCodeFor(err);
-    const message = err instanceof Error ? err.message : String(err);
+    // A model folder that does not load gets the same "Fix:" as `npm run models -- verify`.
+    const message = err instanceof ModelFolderError ? `${err.message}. Fix: ${modelFolderFix(err, 'pass its folder with --model')}` : err instanceof Error ? err.message : String(err);
     process.stderr.write(`generate: ${oneLine(code === EXIT.cancelled ? 'cancelled; nothing was written' : message)}\n`);
     if (code === EXIT.failed && process.env.IMAGINE_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return code;

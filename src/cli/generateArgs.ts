@@ -4,15 +4,17 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { samplerFromA1111 } from '../pipeline/parameters.ts';
 import { DEFAULT_STRENGTH, SAMPLER_NAMES, type SamplerName } from '../pipeline/request.ts';
-import type { AttentionSlicing } from '../pipeline/types.ts';
+import type { AttentionSlicing, ProviderName } from '../pipeline/types.ts';
+import { PROVIDER_NAMES } from '../config.ts';
 
 /** Bad input on the command line; the message is one line meant for the person who typed it. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const CLI_PROVIDERS = ['cpu', 'cuda'] as const;
-export type CliProvider = (typeof CLI_PROVIDERS)[number];
+/** The same execution providers as the bot's PROVIDER; one that cannot start falls back to CPU with a warning. */
+export const CLI_PROVIDERS: readonly ProviderName[] = PROVIDER_NAMES;
+export type CliProvider = ProviderName;
 
 export interface GenerateArgs {
   model: string;

@@ -3,7 +3,7 @@
 // the bot user's id in base64, and a bot user's id equals its application's id.
 import { pathToFileURL } from 'node:url';
 import { OAuth2Scopes, PermissionFlagsBits } from 'discord.js';
-import { config as loadDotenv } from 'dotenv';
+import { readEnvironment } from '../process/environment.ts';
 
 /** Where Discord's "add to server" consent screen lives. */
 export const AUTHORIZE_URL = 'https://discord.com/oauth2/authorize';
@@ -85,6 +85,5 @@ export function main(env: NodeJS.ProcessEnv = process.env, out: (line: string) =
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  loadDotenv({ quiet: true });
-  process.exitCode = main();
+  process.exitCode = main(readEnvironment().values);
 }

@@ -8,7 +8,6 @@ import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { config as loadDotenv } from 'dotenv';
 import { imagineDefaultsSchema } from '../pipeline/modelFolder.ts';
 import { errorText } from '../models/downloadFile.ts';
 import { FetchError, fetchModel, folderNameForRepo } from '../models/fetch.ts';
@@ -16,6 +15,7 @@ import { listInstalled } from '../models/installed.ts';
 import { exportCommand, findPreset, PRESETS, type Preset, type PresetSource } from '../models/presets.ts';
 import { formatBytes, StderrProgress } from '../models/progress.ts';
 import { verifyModelFolder } from '../models/verify.ts';
+import { readEnvironment } from '../process/environment.ts';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -233,7 +233,6 @@ export async function runModelsCli(argv: readonly string[], io: CliIo): Promise<
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  loadDotenv({ quiet: true });
-  const io: CliIo = { out: (t) => process.stdout.write(t + '\n'), err: (t) => process.stderr.write(t + '\n'), env: process.env };
+  const io: CliIo = { out: (t) => process.stdout.write(t + '\n'), err: (t) => process.stderr.write(t + '\n'), env: readEnvironment().values };
   runModelsCli(process.argv.slice(2), io).then((code) => (process.exitCode = code));
 }

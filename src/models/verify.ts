@@ -57,7 +57,7 @@ export async function verifyModelFolder(dir: string, options: { signatures?: boo
     folder = await loadModelFolder(dir);
   } catch (err) {
     if (!(err instanceof ModelFolderError)) throw err;
-    return { dir, ok: false, problems: [`${err.message}. Fix: ${fixForLayout(err)}`] };
+    return { dir, ok: false, problems: [`${err.message}. Fix: ${modelFolderFix(err)}`] };
   }
   const problems: string[] = [];
   const record = await readSourceRecord(dir);
@@ -66,7 +66,12 @@ export async function verifyModelFolder(dir: string, options: { signatures?: boo
   return { dir, ok: problems.length === 0, folder, problems };
 }
 
-function fixForLayout(err: ModelFolderError): string {
+/** How to get a model in the first place: the presets, and the setting that picks the folder. */
+export const GET_A_MODEL = '`npm run models -- list` shows the presets and what is installed, `npm run models -- fetch <preset>` installs one under models/';
+
+/** What to do about a folder that did not load (the "Fix:" of `models verify`, of the bot's start and of `generate`). */
+export function modelFolderFix(err: ModelFolderError, use = 'set MODEL_DIR in .env to its folder'): string {
+  if (err.problem.startsWith('missing; expected a model folder')) return `there is no model there yet: ${GET_A_MODEL}; then ${use}`;
   if (err.problem.includes('PyTorch diffusers folder')) return 'export it to ONNX as the message says';
   if (err.file.endsWith('imagine.json')) return 'correct imagine.json (schema in models/README.md) or delete it';
   if (err.file.includes('vae_decoder_tiny')) return 'reinstall the preview decoder (npm run models -- fetch taesd --into <model> --force) or delete vae_decoder_tiny/';

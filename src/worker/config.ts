@@ -19,6 +19,7 @@ export interface WorkerConfig {
   /** On SIGTERM/SIGINT, how long the running job may finish before the worker leaves it to another worker. */
   shutdownGraceMs: number;
   logLevel: string;
+  logFormat: Config['logFormat'];
 }
 
 const workerSchema = z.object({
@@ -61,5 +62,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     lockMs: parsed.data.WORKER_LOCK_SECONDS * 1000,
     shutdownGraceMs: config.shutdownGraceMs,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
   };
 }

@@ -2,24 +2,26 @@
 // model's queue until SIGINT/SIGTERM (the running job may finish within SHUTDOWN_GRACE_SECONDS; a second signal
 // exits at once and BullMQ hands the job to another worker). Run as many as you like, on any machines.
 import { ConfigError } from '../config.ts';
-import { logger } from '../log.ts';
+import { configureLogger, logger } from '../log.ts';
 import { loadWorkerConfig } from './config.ts';
 import { startWorker } from './consumer.ts';
 import { exitGracefullyOnSignals } from '../process/lifecycle.ts';
 import { readEnvironment } from '../process/environment.ts';
+import { configFailure } from '../process/startupFailure.ts';
 
 async function main(): Promise<void> {
   let config;
+  const { values, envFile } = readEnvironment();
   try {
-    config = loadWorkerConfig(readEnvironment().values);
+    config = loadWorkerConfig(values);
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`${err.message}\nSee .env.example (Scale-out) and docs/scale-out.md.`);
+      process.stderr.write(`${configFailure(err, envFile, '.env.example (Scale-out) and docs/scale-out.md')}\n`);
       process.exit(1);
     }
     throw err;
   }
-  logger.level = config.logLevel;
+  configureLogger({ level: config.logLevel, format: config.logFormat });
   let worker;
   try {
     worker = await startWorker(config, logger);

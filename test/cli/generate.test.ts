@@ -177,13 +177,13 @@ describe('generate CLI: bad input exits 2 with one line on stderr and writes not
     ['missing init image', async (d) => [...base(d, 'tiny-sd15'), '--init-image', join(d, 'nope.png')], /--init-image .*nope\.png: no such file/],
     ['init image that is not an image', async (d) => [...base(d, 'tiny-sd15'), '--init-image', await textFile(d)], /--init-image .*notes\.txt: That file is not an image I can read/],
     ['img2img on a model without a VAE encoder', async (d) => [...base(d), '--init-image', await initFile(d)], /the model closed-form has no vae_encoder\/model\.onnx/],
-    ['missing model folder', async (d) => ['--model', join(d, 'no-model'), '--prompt', 'x', '--out', join(d, 'o.png')], /no-model: missing; expected a model folder/],
-    ['model folder without model_index.json', async (d) => ['--model', await emptyModel(d), '--prompt', 'x', '--out', join(d, 'o.png')], /model_index\.json: missing/],
+    ['missing model folder', async (d) => ['--model', join(d, 'no-model'), '--prompt', 'x', '--out', join(d, 'o.png')], /no-model: missing; expected a model folder.*\. Fix: there is no model there yet: `npm run models -- list` shows the presets.*`npm run models -- fetch <preset>`.*pass its folder with --model/],
+    ['model folder without model_index.json', async (d) => ['--model', await emptyModel(d), '--prompt', 'x', '--out', join(d, 'o.png')], /model_index\.json: missing.*\. Fix: fetch the model again \(npm run models -- fetch <preset or repo> --force\)/],
     ['--out not a .png', async (d) => ['--model', join(models, 'closed-form'), '--prompt', 'x', '--out', join(d, 'o.jpg')], /--out must name a \.png file/],
     ['--out is a directory', async (d) => ['--model', join(models, 'closed-form'), '--prompt', 'x', '--out', await mkdirPng(d)], /--out: .*dir\.png is a directory/],
     ['unknown option', async (d) => [...base(d), '--sed', '1'], /unknown option '--sed'/],
     ['bad attention slicing', async (d) => [...base(d), '--attention-slicing', 'lots'], /'--attention-slicing <mode>' argument 'lots' is invalid/],
-    ['bad provider', async (d) => [...base(d), '--provider', 'tpu'], /argument 'tpu' is invalid\. Allowed choices are cpu, cuda/],
+    ['bad provider', async (d) => [...base(d), '--provider', 'tpu'], /argument 'tpu' is invalid\. Allowed choices are cpu, cuda, dml, coreml, webgpu\./],
   ];
 
   function base(dir: string, model = 'closed-form'): string[] {

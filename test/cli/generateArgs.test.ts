@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { outputPaths, parseGenerateArgs, UsageError } from '../../src/cli/generateArgs.ts';
+import { PROVIDER_NAMES } from '../../src/config.ts';
 
 const required = ['--model', 'm', '--prompt', 'p', '--out', 'o.png'];
 
@@ -25,6 +26,14 @@ describe('parseGenerateArgs', () => {
     assert.equal(sampler('DPM++ 2M Karras'), 'dpmpp-2m-karras');
     assert.equal(sampler('PLMS'), 'pndm');
     assert.throws(() => sampler('heun'), UsageError);
+  });
+
+  test('--provider takes every provider PROVIDER takes', () => {
+    assert.ok(PROVIDER_NAMES.length >= 5);
+    for (const name of PROVIDER_NAMES) {
+      const p = parseGenerateArgs([...required, '--provider', name]);
+      assert.equal(p.kind === 'run' ? p.args.provider : undefined, name);
+    }
   });
 
   test('syntax errors are UsageErrors with one line', () => {

@@ -96,6 +96,7 @@ describe('models command', () => {
     const r = await run(['verify', join(work, 'nothing-here')]);
     assert.equal(r.code, 1);
     assert.match(r.out, /missing; expected a model folder/);
+    assert.match(r.out, /Fix: there is no model there yet: `npm run models -- list` shows the presets.*`npm run models -- fetch <preset>`.*MODEL_DIR/);
   });
 
   test('list: presets and installed models with their status', async () => {

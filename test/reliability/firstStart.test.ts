@@ -4,7 +4,7 @@
 // /imagine. Each way a first start can fail must say what to do next.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulator/index.ts';
@@ -57,7 +57,8 @@ test('a .env made from .env.example (token and model filled in) starts, register
   // DISCORD_API_URL points discord.js at the emulator instead of discord.com; everything else is the example's.
   const envText = await envFromExample({ DISCORD_TOKEN: emulator.token, MODEL_DIR: modelDir, DISCORD_API_URL: emulator.apiUrl });
   assert.match(envText, /^SHARDS=auto$/m, 'the example keeps its sharded-start setting, which must not reach an ordinary start');
-  const { bot } = await startIn(envText);
+  // An empty LOG_LEVEL in the shell counts as unset, as .env.example says empty values do (it used to crash pino).
+  const { bot } = await startIn(envText, { LOG_LEVEL: '' });
   await bot.waitForLog((l) => l.msg === 'connected to Discord', 60_000, 'the bot to connect');
   // No DEV_GUILD_ID in the example: the commands are registered globally.
   await emulator.waitForCommands(undefined, 20_000);
@@ -65,4 +66,55 @@ test('a .env made from .env.example (token and model filled in) starts, register
   await finalOf(handle, 90_000);
   assert.equal(bot.child.exitCode, null, 'still running');
   assert.deepEqual(emulator.unknownRequests(), []);
+});
+
+/** Runs the bot to its exit; it must fail with exit code 1 and say everything once, on stderr, without a stack. */
+async function failedStart(envText: string | undefined, env: Record<string, string> = {}): Promise<string> {
+  const { bot } = await startIn(envText, env);
+  const { code } = await bot.exited;
+  assert.equal(code, 1, `exit code (stderr: ${bot.stderr()})`);
+  const err = bot.stderr();
+  assert.doesNotMatch(err, /^\s+at /m, 'no stack trace');
+  assert.ok(!bot.stdout().includes('"level":60'), 'no JSON copy of the fatal error on stdout');
+  const first = err.split('\n')[0]!;
+  assert.equal(err.split(first).length - 1, 1, 'said once');
+  return err;
+}
+
+test('no .env at all: says so and gives the cp command', async () => {
+  const err = await failedStart(undefined);
+  assert.match(err, /DISCORD_TOKEN: required/);
+  assert.match(err, /There is no \.env in .*cp \.env\.example \.env/);
+});
+
+test('the model folder missing (the example\'s models/default on a fresh clone): how to get a model and MODEL_DIR', async () => {
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: emulator.token, DISCORD_API_URL: emulator.apiUrl }));
+  assert.match(err, /could not start: the model folder \(MODEL_DIR\) is not usable: .*models\/default: missing/);
+  assert.match(err, /Fix: there is no model there yet: `npm run models -- list` shows the presets.*`npm run models -- fetch <preset>`.*set MODEL_DIR in \.env/);
+  assert.equal(err.trim().split('\n').length, 2, 'two lines');
+});
+
+test('a broken model folder: the same Fix as `models verify`, plus list/fetch and MODEL_DIR', async () => {
+  const dir = await tempFolder();
+  const broken = join(dir, 'broken-model');
+  await cp(modelDir, broken, { recursive: true });
+  await rm(join(broken, 'unet', 'model.onnx'));
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: emulator.token, MODEL_DIR: broken, DISCORD_API_URL: emulator.apiUrl }));
+  assert.match(err, /unet\/model\.onnx: missing; expected the UNet/);
+  assert.match(err, /Fix: fetch the model again \(npm run models -- fetch <preset or repo> --force\)/);
+  assert.match(err, /`npm run models -- list`.*set MODEL_DIR in \.env/);
+});
+
+test('LOG_LEVEL is checked with the rest of the configuration', async () => {
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: emulator.token, MODEL_DIR: modelDir, LOG_LEVEL: 'verbose', QUEUE_CONCURRENCY: 'two' }));
+  assert.match(err, /LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/);
+  assert.match(err, /QUEUE_CONCURRENCY: /, 'named together with the other bad values');
+  assert.match(err, /Fix it in \.env; see \.env\.example/);
+});
+
+test('a token Discord refuses: says to set DISCORD_TOKEN', async () => {
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: 'MTIz.not-the.right-token', MODEL_DIR: modelDir, DISCORD_API_URL: emulator.apiUrl }));
+  assert.match(err, /could not log in to Discord/);
+  assert.match(err, /Fix: set DISCORD_TOKEN in \.env to the bot token/);
+  assert.ok(!err.includes('not-the.right-token'), 'the token is not echoed');
 });
