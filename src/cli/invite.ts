@@ -1,8 +1,10 @@
 // `npm run invite`: prints the URL that adds the bot to a server, with the scopes and the smallest set of permissions
-// it needs. The application id comes from DISCORD_CLIENT_ID, or from the bot token itself: a token's first segment is
-// the bot user's id in base64, and a bot user's id equals its application's id.
+// it needs, then the same with the optional Manage Server, and the gateway intents the bot asks for (the ones
+// createClient really uses). The application id comes from DISCORD_CLIENT_ID, or from the bot token itself: a token's
+// first segment is the bot user's id in base64, and a bot user's id equals its application's id.
 import { pathToFileURL } from 'node:url';
-import { OAuth2Scopes, PermissionFlagsBits } from 'discord.js';
+import { GatewayIntentBits, OAuth2Scopes, PermissionFlagsBits } from 'discord.js';
+import { intentsFor } from '../discord/client.ts';
 import { readEnvironment } from '../process/environment.ts';
 
 /** Where Discord's "add to server" consent screen lives. */
@@ -27,8 +29,31 @@ export const BOT_PERMISSIONS: readonly { flag: keyof typeof PermissionFlagsBits;
   { flag: 'ReadMessageHistory', why: 'reply to the original message (a message reference needs it)' },
 ];
 
-export function permissionBits(): bigint {
-  return BOT_PERMISSIONS.reduce((bits, p) => bits | PermissionFlagsBits[p.flag], 0n);
+/** Optional: lets the bot read the server's AutoMod keyword rules, so they also filter prompts (/mod automod). */
+export const OPTIONAL_PERMISSION = { flag: 'ManageGuild', label: 'Manage Server', why: "read the server's AutoMod keyword rules, so they filter prompts too (/mod automod)" } as const;
+
+export function permissionBits(options: { manageServer?: boolean } = {}): bigint {
+  const bits = BOT_PERMISSIONS.reduce((all, p) => all | PermissionFlagsBits[p.flag], 0n);
+  return options.manageServer ? bits | PermissionFlagsBits[OPTIONAL_PERMISSION.flag] : bits;
+}
+
+/** How the developer portal names each intent the bot may ask for. */
+const INTENT_LABELS: Partial<Record<GatewayIntentBits, string>> = {
+  [GatewayIntentBits.Guilds]: 'Guilds',
+  [GatewayIntentBits.GuildMessages]: 'Guild Messages',
+  [GatewayIntentBits.DirectMessages]: 'Direct Messages',
+  [GatewayIntentBits.AutoModerationConfiguration]: 'AutoMod Configuration',
+  [GatewayIntentBits.MessageContent]: 'Message Content (privileged: turn it on in the developer portal, Bot -> Privileged Gateway Intents)',
+};
+
+/** The intents the bot's client asks for with this setting of MESSAGE_CONTENT_INTENT, by their portal names. */
+export function intentLabels(messageContentIntent: boolean): string[] {
+  return intentsFor({ messageContentIntent }).map((bit) => INTENT_LABELS[bit] ?? GatewayIntentBits[bit]);
+}
+
+/** MESSAGE_CONTENT_INTENT as the bot reads it (config.ts accepts 1/true/yes/on); invite needs no full configuration. */
+function messageContentWanted(env: NodeJS.ProcessEnv): boolean {
+  return ['1', 'true', 'yes', 'on'].includes(env.MESSAGE_CONTENT_INTENT?.trim().toLowerCase() ?? '');
 }
 
 /** The application id inside a bot token (its first, base64-encoded segment); undefined when it is not one. */
@@ -39,11 +64,11 @@ export function applicationIdFromToken(token: string): string | undefined {
   return /^\d{15,22}$/.test(decoded) ? decoded : undefined;
 }
 
-export function inviteUrl(applicationId: string, options: { guildId?: string } = {}): string {
+export function inviteUrl(applicationId: string, options: { guildId?: string; manageServer?: boolean } = {}): string {
   const params = new URLSearchParams({
     client_id: applicationId,
     scope: INVITE_SCOPES.join(' '),
-    permissions: permissionBits().toString(),
+    permissions: permissionBits(options).toString(),
     integration_type: '0',
   });
   if (options.guildId) {
@@ -75,12 +100,19 @@ export function main(env: NodeJS.ProcessEnv = process.env, out: (line: string) =
     process.stderr.write(`invite: ${(err as Error).message}\n`);
     return 1;
   }
-  out(inviteUrl(id, { guildId: env.DEV_GUILD_ID?.trim() || undefined }));
+  const guildId = env.DEV_GUILD_ID?.trim() || undefined;
+  out(inviteUrl(id, { guildId }));
   out('');
   out(`Scopes: ${INVITE_SCOPES.join(', ')}`);
   out(`Permissions (${permissionBits()}):`);
   for (const p of BOT_PERMISSIONS) out(`  ${p.flag}: ${p.why}`);
-  out('Gateway intents: Guilds only (no privileged intents: the bot works through slash commands, not message content).');
+  out('');
+  out(`Optional: ${OPTIONAL_PERMISSION.label}, to ${OPTIONAL_PERMISSION.why}:`);
+  out(inviteUrl(id, { guildId, manageServer: true }));
+  out('');
+  const messageContent = messageContentWanted(env);
+  out(`Gateway intents the bot asks for: ${intentLabels(messageContent).join(', ')}.`);
+  if (!messageContent) out('(Message Content is not asked for: MESSAGE_CONTENT_INTENT=true adds it, for reply-with-image on other people\'s uploads.)');
   return 0;
 }
 

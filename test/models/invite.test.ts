@@ -52,3 +52,26 @@ test('main prints the URL first and never the token', () => {
   assert.ok(!lines.join('\n').includes(TOKEN));
   assert.ok(lines.some((l) => l.startsWith('  AttachFiles:')));
 });
+
+test('the intents printed are the ones the client asks for, Message Content only when enabled', async () => {
+  const { intentsFor } = await import('../../src/discord/client.ts');
+  const plain: string[] = [];
+  main({ DISCORD_TOKEN: TOKEN }, (l) => plain.push(l));
+  const line = plain.find((l) => l.startsWith('Gateway intents'))!;
+  assert.equal(line, 'Gateway intents the bot asks for: Guilds, Guild Messages, Direct Messages, AutoMod Configuration.');
+  assert.equal(intentsFor({ messageContentIntent: false }).length, 4, 'one label per intent the client uses');
+  const withContent: string[] = [];
+  main({ DISCORD_TOKEN: TOKEN, MESSAGE_CONTENT_INTENT: 'true' }, (l) => withContent.push(l));
+  assert.match(withContent.find((l) => l.startsWith('Gateway intents'))!, /AutoMod Configuration, Message Content \(privileged/);
+  assert.equal(intentsFor({ messageContentIntent: true }).length, 5);
+});
+
+test('Manage Server is offered as a second, optional URL', () => {
+  const lines: string[] = [];
+  main({ DISCORD_CLIENT_ID: APP_ID }, (l) => lines.push(l));
+  const at = lines.findIndex((l) => /^Optional: Manage Server/.test(l));
+  assert.ok(at > 0, lines.join('\n'));
+  const optional = BigInt(new URL(lines[at + 1]!).searchParams.get('permissions')!);
+  assert.equal(optional, permissionBits() | PermissionFlagsBits.ManageGuild);
+  assert.equal(BigInt(new URL(lines[0]!).searchParams.get('permissions')!) & PermissionFlagsBits.ManageGuild, 0n, 'not in the default URL');
+});
