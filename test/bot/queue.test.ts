@@ -16,7 +16,7 @@ const FAST = { steps: 4 };
 let channelId: string;
 
 before(async () => {
-  h = await startHarness({ env: { QUEUE_CONCURRENCY: '1', MAX_JOBS_PER_USER: '3' } });
+  h = await startHarness({ env: { QUEUE_CONCURRENCY: '1', MAX_JOBS_PER_USER: '3', MAX_STEPS: '100' } });
   bob = h.emulator.addUser({ username: 'bob' });
   channelId = h.emulator.channels.nsfw.id;
 });
@@ -93,28 +93,63 @@ test('interactions are acknowledged in under 1 s while a generation runs', async
 });
 
 test('Cancel stops a waiting job (it never runs) and a running job (at its next step)', async () => {
-  const started = Date.now();
-  const runningJob = imagine('long one', { ...SLOW, steps: 50 });
-  await running(runningJob);
-  const waiting = imagine('waiting one', FAST, bob);
-  assert.match(contentOf(await waiting.deferred()), /position/);
+  // Every step the worker reports for the long job, with the time: its pace tells when it would end on its own.
+  const STEPS = 100;
+  let total = STEPS;
+  const steps: { step: number; at: number }[] = [];
+  let longId: string | undefined;
+  let stoppedAt: number | undefined;
+  const onProgress = ({ jobId, progress }: { jobId: string; progress: { step: number; total: number } }) => {
+    if (progress.total < STEPS) return;
+    longId ??= jobId;
+    total = progress.total; // the scheduler may add a warm-up step
+    if (jobId === longId) steps.push({ step: progress.step, at: Date.now() });
+  };
+  // `cancelled` is emitted only when the worker has really stopped (the queue waits for the runner to settle).
+  const onCancelled = ({ job }: { job: { id: string } }) => {
+    if (job.id === longId) stoppedAt = Date.now();
+  };
+  h.bot.ctx.jobs.on('progress', onProgress);
+  h.bot.ctx.jobs.on('cancelled', onCancelled);
+  try {
+    const runningJob = imagine('long one', { ...SLOW, steps: STEPS });
+    await running(runningJob);
+    const waiting = imagine('waiting one', FAST, bob);
+    assert.match(contentOf(await waiting.deferred()), /position/);
 
-  h.emulator.clickButton({ message: waiting.original()!, customId: customIdStarting(waiting.original(), 'img:cancel:'), user: bob });
-  const cancelledWaiting = await responseMatching(waiting, /Cancelled/);
-  assert.deepEqual(bodyOf(cancelledWaiting).components, [], 'no buttons left');
+    h.emulator.clickButton({ message: waiting.original()!, customId: customIdStarting(waiting.original(), 'img:cancel:'), user: bob });
+    const cancelledWaiting = await responseMatching(waiting, /Cancelled/);
+    assert.deepEqual(bodyOf(cancelledWaiting).components, [], 'no buttons left');
 
-  // Someone else cannot cancel it.
-  const intruder = h.emulator.clickButton({ message: runningJob.original()!, customId: customIdStarting(runningJob.original(), 'img:cancel:'), user: bob });
-  await intruder.deferred();
-  assert.match(ephemeralText(intruder), /Only the person/);
+    // Someone else cannot cancel it.
+    const intruder = h.emulator.clickButton({ message: runningJob.original()!, customId: customIdStarting(runningJob.original(), 'img:cancel:'), user: bob });
+    await intruder.deferred();
+    assert.match(ephemeralText(intruder), /Only the person/);
 
-  h.emulator.clickButton({ message: runningJob.original()!, customId: customIdStarting(runningJob.original(), 'img:cancel:') });
-  await responseMatching(runningJob, /Cancelled/);
-  assert.ok(Date.now() - started < 20_000, 'stopped well before 50 steps at 512×512 would have finished');
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  assert.equal(waiting.responses.some((r) => /step \d+\/\d+/.test(contentOf(r))), false, 'the cancelled waiting job never ran');
-  assert.equal(runningJob.responses.some((r) => r.files.some((f) => f.filename.endsWith('.png'))), false, 'no result for the cancelled job');
-  const last = runningJob.responses.filter((r) => r.kind === 'webhook' && r.status < 300).at(-1)!;
-  assert.match(contentOf(last), /Cancelled/, 'nothing was sent after the cancel notice');
-  assert.deepEqual(h.emulator.unknownRequests(), []);
+    // Cancel early, with most steps still to go, once the pace of a few steps is known.
+    await h.emulator.waitFor(() => steps.length >= 4, 30_000, 'a few steps of the long job');
+    const clickedAt = Date.now();
+    const doneAtClick = steps.at(-1)!.step;
+    const paces = steps.slice(1).map((s, i) => (s.at - steps[i]!.at) / Math.max(1, s.step - steps[i]!.step));
+    const msPerStep = paces.sort((a, b) => a - b)[Math.floor(paces.length / 2)]!;
+    h.emulator.clickButton({ message: runningJob.original()!, customId: customIdStarting(runningJob.original(), 'img:cancel:') });
+    await responseMatching(runningJob, /Cancelled/);
+    await h.emulator.waitFor(() => stoppedAt !== undefined, 60_000, 'the long job to stop');
+    // Left alone it would have run `total - doneAtClick` more steps; a cancel that works stops it within a few.
+    const remainingMs = (total - doneAtClick) * msPerStep;
+    assert.ok(total - doneAtClick >= 20, `cancelled with most steps to go (at step ${doneAtClick}/${total})`);
+    assert.ok(
+      stoppedAt! - clickedAt < remainingMs / 2,
+      `stopped ${stoppedAt! - clickedAt} ms after Cancel; the ${total - doneAtClick} steps left take about ${Math.round(remainingMs)} ms`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(waiting.responses.some((r) => /step \d+\/\d+/.test(contentOf(r))), false, 'the cancelled waiting job never ran');
+    assert.equal(runningJob.responses.some((r) => r.files.some((f) => f.filename.endsWith('.png'))), false, 'no result for the cancelled job');
+    const last = runningJob.responses.filter((r) => r.kind === 'webhook' && r.status < 300).at(-1)!;
+    assert.match(contentOf(last), /Cancelled/, 'nothing was sent after the cancel notice');
+    assert.deepEqual(h.emulator.unknownRequests(), []);
+  } finally {
+    h.bot.ctx.jobs.off('progress', onProgress);
+    h.bot.ctx.jobs.off('cancelled', onCancelled);
+  }
 });
