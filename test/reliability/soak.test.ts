@@ -1,6 +1,6 @@
 // Soak: 200 small jobs from 20 users in waves, about one in six cancelled at random (seeded). Every job must end
 // delivered or cancelled, nothing may reject unhandled, the delivery layer's per-job state must drain to nothing, and
-// the heap after a full GC must not grow between the first waves and the last.
+// the heap after a full GC must stay within a bound, and memory outside the heap must level off between the first waves and the last.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
@@ -51,7 +51,7 @@ test('200 jobs from 20 users with random cancels: all end delivered or cancelled
   const channelId = h.emulator.channels.nsfw.id;
   const jobIds: string[] = [];
   let cancelClicks = 0;
-  let baseline: { heap: number; rss: number } | undefined;
+  const perWave: { heap: number; rss: number }[] = [];
 
   for (let wave = 0; wave < 10; wave++) {
     const handles: { handle: InteractionHandle; user: Json }[] = users.map((user, i) => ({
@@ -73,12 +73,14 @@ test('200 jobs from 20 users with random cancels: all end delivered or cancelled
       }
     }
     await h.emulator.waitFor(() => ids.every((id) => FINAL.has(h.bot.ctx.jobs.get(id)?.state ?? '')), 60_000, `wave ${wave} to finish`);
-    if (wave === 2) baseline = await heapAfterGc();
+    // Memory after each wave from the third on (the first waves warm up caches, pools and the JIT).
+    if (wave >= 2) perWave.push(await heapAfterGc());
   }
   await sleep(500);
   const end = await heapAfterGc();
-
-  t.diagnostic(`cancel clicks ${cancelClicks}; heap ${(baseline!.heap / 1048576).toFixed(1)} -> ${(end.heap / 1048576).toFixed(1)} MB; rss ${(baseline!.rss / 1048576).toFixed(0)} -> ${(end.rss / 1048576).toFixed(0)} MB`);
+  const baseline = perWave[0]!;
+  const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+  t.diagnostic(`cancel clicks ${cancelClicks}; per wave heap ${perWave.map((m) => mb(m.heap)).join(' ')} MB; rss ${perWave.map((m) => mb(m.rss)).join(' ')} MB`);
   assert.equal(jobIds.length, 200);
   const rows = readJobs(h.dataDir).filter((row) => jobIds.includes(row.id));
   const states = rows.reduce<Record<string, number>>((acc, row) => ({ ...acc, [row.state]: (acc[row.state] ?? 0) + 1 }), {});
@@ -98,9 +100,18 @@ test('200 jobs from 20 users with random cancels: all end delivered or cancelled
   assert.equal(delivery.reporter.size, 0, 'progress slots forgotten');
   assert.equal(h.bot.ctx.jobs.queue.size + h.bot.ctx.jobs.queue.pending, 0, 'queue empty');
 
-  // Flat memory: 140 more jobs after the baseline may not grow the heap by more than a generous margin.
-  const growth = end.heap - baseline!.heap;
-  assert.ok(growth < 24 * 1024 * 1024, `heap grew ${(growth / 1048576).toFixed(1)} MB (${(baseline!.heap / 1048576).toFixed(1)} -> ${(end.heap / 1048576).toFixed(1)} MB)`);
-  assert.ok(end.rss - baseline!.rss < 200 * 1024 * 1024, `rss grew ${((end.rss - baseline!.rss) / 1048576).toFixed(1)} MB`);
+  // Flat memory: 140 more jobs after the baseline may not grow the heap by more than a generous margin (the emulator
+  // in this process keeps every request and response, about 30 KB a job, so the heap grows a little by design).
+  const growth = end.heap - baseline.heap;
+  assert.ok(growth < 24 * 1024 * 1024, `heap grew ${mb(growth)} MB (${mb(baseline.heap)} -> ${mb(end.heap)} MB)`);
+  // Memory outside the JS heap (native image buffers, IPC) levels off: over the last three waves (60 jobs) it
+  // averages within 5% of the process's resident size of the first three measured waves. A native buffer leaked per
+  // job climbs wave after wave (300 KB a job fails this); the heap's own growth is bounded above.
+  const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
+  const outsideHeap = perWave.map((m) => m.rss - m.heap);
+  const early = mean(outsideHeap.slice(0, 3));
+  const late = mean(outsideHeap.slice(-3));
+  const allowed = 0.05 * mean(perWave.slice(0, 3).map((m) => m.rss));
+  assert.ok(late - early < allowed, `memory outside the heap climbed from ${mb(early)} MB to ${mb(late)} MB (allowed: +${mb(allowed)} MB)`);
   assert.deepEqual(h.emulator.unknownRequests(), []);
 });
