@@ -227,7 +227,7 @@ export class StableDiffusionPipeline {
         this.log(`preview decoder failed (${err instanceof Error ? err.message : String(err)}); using linear previews`);
       }
     }
-    return latentPreview(x0, dims);
+    return latentPreview(x0, dims, 0, this.folder.family);
   }
 
   get info(): PipelineInfo {

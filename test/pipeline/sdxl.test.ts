@@ -12,6 +12,7 @@ import { concatLastAxis, sdxlTimeIds } from '../../src/pipeline/conditioning.ts'
 import { StableDiffusionPipeline } from '../../src/pipeline/pipeline.ts';
 import { SAMPLER_NAMES } from '../../src/pipeline/schedulers/types.ts';
 import { loadTokenizer } from '../../src/pipeline/tokenizer.ts';
+import { latentPreview } from '../../src/pipeline/preview.ts';
 import type { GeneratedImage, RgbImage } from '../../src/pipeline/types.ts';
 import { distinctValues, loadTestPipeline, maxAbsDiff, meanAbsDiff, modelDir, request, testOptions } from './helpers.ts';
 
@@ -214,4 +215,15 @@ describe('tiny-sdxl-turbo (fp16, Euler ancestral, trailing spacing)', () => {
       await pipeline.dispose();
     }
   });
+});
+
+test("latent previews use the family's own latent-to-RGB fit", () => {
+  const zero = new Float32Array(4 * 2 * 2);
+  const sd = latentPreview(zero, [1, 4, 2, 2], 0, 'sd');
+  const xl = latentPreview(zero, [1, 4, 2, 2], 0, 'sdxl');
+  assert.deepEqual(Array.from(sd.data.subarray(0, 3)), [128, 128, 128]);
+  // SDXL's fit has a bias: (1 + [0.1084, -0.0175, -0.0011]) * 127.5
+  assert.deepEqual(Array.from(xl.data.subarray(0, 3)), [141, 125, 127]);
+  const one = Float32Array.from({ length: 16 }, (_, i) => (i < 4 ? 1 : 0)); // channel 0 = 1
+  assert.deepEqual(Array.from(latentPreview(one, [1, 4, 2, 2], 0, 'sdxl').data.subarray(0, 3)), [188, 179, 183]);
 });
