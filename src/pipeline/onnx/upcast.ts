@@ -118,20 +118,23 @@ export async function float32ModelPath(modelPath: string, log: (message: string)
   const started = Date.now();
   const { model } = await loadModelFile(modelPath);
   const half = isHalfModel(model);
+  const writeStamp = () => writeFileAtomic(stampPath, JSON.stringify({ ...key, upcast: half } satisfies UpcastStamp));
+  if (!half) {
+    // Already float32: remember that, so the file is not decoded again (a read-only folder just pays it again).
+    await writeStamp().catch(() => undefined);
+    return modelPath;
+  }
   try {
-    if (half) {
-      await upcastModel(model, dir);
-      const bytes = (model.graph?.initializer ?? []).reduce((n, t) => n + (t.rawData?.length ?? 0), 0);
-      if (bytes > INLINE_LIMIT) await saveModelWithExternalData(model, target, `${base}.fp32.onnx_data`);
-      else await writeFileAtomic(target, encodeModel(model));
-      log(`${modelPath}: float16 with force_upcast; running a float32 copy (${basename(target)}, ${Date.now() - started} ms)`);
-    }
-    const stamp: UpcastStamp = { ...key, upcast: half };
-    await writeFileAtomic(stampPath, JSON.stringify(stamp));
+    await upcastModel(model, dir);
+    const bytes = (model.graph?.initializer ?? []).reduce((n, t) => n + (t.rawData?.length ?? 0), 0);
+    if (bytes > INLINE_LIMIT) await saveModelWithExternalData(model, target, `${base}.fp32.onnx_data`);
+    else await writeFileAtomic(target, encodeModel(model));
+    await writeStamp();
   } catch (err) {
     // A read-only model folder: run the file as it is rather than fail every job.
     log(`${modelPath}: cannot write the float32 copy (${err instanceof Error ? err.message : String(err)}); running it in float16, which may overflow`);
     return modelPath;
   }
-  return half ? target : modelPath;
+  log(`${modelPath}: float16 with force_upcast; running a float32 copy (${basename(target)}, ${Date.now() - started} ms)`);
+  return target;
 }
