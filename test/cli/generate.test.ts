@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { parseParameters } from '../../src/pipeline/parameters.ts';
 import { readPngParameters } from '../../src/pipeline/png.ts';
-import { closedFormExpected, ensureTestModels } from '../fixtures/models.ts';
+import { closedFormExpected, closedFormSdxlExpected, ensureTestModels, sdxlClosedFormRow } from '../fixtures/models.ts';
+import { loadTokenizer } from '../../src/pipeline/tokenizer.ts';
 import { firstPixelOff, tokenIds } from '../pipeline/helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -74,6 +75,21 @@ describe('generate CLI: success', () => {
     assert.equal(firstPixelOff(image, expected.rgb, 1), undefined);
     const parameters = readPngParameters(await readFile(out));
     assert.equal(parameters, 'a photo of a cat\nSteps: 3, Sampler: DDIM, CFG scale: 7.5, Seed: 5, Size: 64x64, Model: closed-form');
+  });
+
+  test('an SDXL folder needs no flag: the closed-form SDXL colour at the model\'s native size', async () => {
+    const dir = await freshDir();
+    const out = join(dir, 'xl.png');
+    const run = await runCli(['--model', join(models, 'closed-form-sdxl'), '--prompt', 'a photo of a cat', '--out', out, '--seed', '5', '--steps', '2', '--guidance', '1', '--sampler', 'ddim']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `${out}\n`);
+    const image = await pixels(out);
+    // no --width/--height and no imagine.json: unet sample_size 8 x 8
+    assert.deepEqual([image.width, image.height], [64, 64]);
+    const t1 = await loadTokenizer(join(models, 'closed-form-sdxl', 'tokenizer'));
+    const t2 = await loadTokenizer(join(models, 'closed-form-sdxl', 'tokenizer_2'));
+    const row = sdxlClosedFormRow(t1.encode('a photo of a cat').ids, t2.encode('a photo of a cat').ids, 64, 64);
+    assert.equal(firstPixelOff(image, closedFormSdxlExpected(row, undefined, 1).rgb, 1), undefined);
   });
 
   test("defaults come from the model's imagine.json; a random seed is recorded; re-running with the parameters gives the same pixels", async () => {
