@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DISCORD_CDN_HOSTS } from './net/download.ts';
 import type { AttentionSlicing, ProviderName } from './pipeline/types.ts';
+import { rangeOf } from './pipeline/request.ts';
 
 export const PROVIDER_NAMES: readonly ProviderName[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
 
@@ -104,9 +105,10 @@ const schema = z.object({
   LOW_MEMORY: bool.default(false),
   ORT_THREADS: int(0, 256).default(0),
   IDLE_RELEASE_SECONDS: int(0, 86_400).default(0),
-  MAX_STEPS: int(1, 150).default(50),
+  // A server may narrow the request schema's ranges, never widen them.
+  MAX_STEPS: int(1, rangeOf('steps').max).default(50),
   MAX_PIXELS: int(64 * 64, 4096 * 4096).default(1024 * 1024),
-  MAX_IMAGES_PER_JOB: int(1, 4).default(4),
+  MAX_IMAGES_PER_JOB: int(1, rangeOf('count').max).default(rangeOf('count').max),
   MAX_ATTACHMENT_MB: int(1, 100).default(10),
   INIT_IMAGE_PIXELS: int(64 * 64, 4096 * 4096).default(512 * 512),
   UPSCALE_MODEL: z.string().trim().min(1).optional(),

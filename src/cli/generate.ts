@@ -9,7 +9,6 @@
 //
 // Exit codes: 0 written; 2 bad input (one line on stderr naming the problem); 1 the run failed; 130 cancelled by
 // Ctrl-C / SIGTERM (the generation is cancelled in the inference process, nothing is written).
-import { randomInt } from 'node:crypto';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +17,7 @@ import { loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline
 import { formatParameters } from '../pipeline/parameters.ts';
 import { GenerationCancelledError, InvalidRequestError, validateRequest } from '../pipeline/pipeline.ts';
 import { encodePng } from '../pipeline/png.ts';
-import { FALLBACK_DEFAULTS } from '../pipeline/request.ts';
+import { FALLBACK_DEFAULTS, randomSeed } from '../pipeline/request.ts';
 import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
 import { PipelineWorker, type WorkerResult } from '../pipeline/worker/client.ts';
 import { writeFileAtomic } from '../storage/files.ts';
@@ -91,7 +90,7 @@ export async function buildRequest(args: GenerateArgs, folder: ModelFolder): Pro
   const request: GenerateRequest = {
     prompt: args.prompt,
     negativePrompt: args.negative,
-    seed: args.seed ?? randomInt(0, 2 ** 32),
+    seed: args.seed ?? randomSeed(),
     steps: args.steps ?? d.steps ?? FALLBACK_DEFAULTS.steps,
     guidance: args.guidance ?? d.guidance ?? FALLBACK_DEFAULTS.guidance,
     sampler: args.sampler ?? d.sampler,

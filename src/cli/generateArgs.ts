@@ -1,9 +1,10 @@
 // Command-line arguments of `npm run generate`: parsed with commander into typed values. Only the syntax of each value
-// is checked here (a number is a number, a sampler exists); ranges are left to the pipeline's validateRequest so the
-// CLI and the bot refuse the same requests with the same words.
+// is checked here (a number is a number, a sampler exists); ranges and defaults come from the request schema
+// (src/pipeline/request.ts): the help text quotes them, and validateRequest enforces them, so the CLI and the bot
+// refuse the same requests with the same words.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { samplerFromA1111 } from '../pipeline/parameters.ts';
-import { DEFAULT_STRENGTH, SAMPLER_NAMES, type SamplerName } from '../pipeline/request.ts';
+import { DEFAULT_STRENGTH, FALLBACK_DEFAULTS, REQUEST_RULES, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
 import type { AttentionSlicing, ProviderName } from '../pipeline/types.ts';
 import { PROVIDER_NAMES } from '../config.ts';
 
@@ -72,6 +73,12 @@ function attentionSlicing(value: string): AttentionSlicing {
   throw new InvalidArgumentError('use off, auto, max, flash, or a slice size from 1 to 1024.');
 }
 
+/** "1-150" for a field of the request schema. */
+function span(field: RequestField): string {
+  const { min, max } = REQUEST_RULES[field];
+  return `${min}-${max}`;
+}
+
 function buildCommand(): Command {
   return new Command('generate')
     .description('Generate images with a local Stable Diffusion ONNX model and write them as PNG files (paths printed on stdout).')
@@ -79,15 +86,15 @@ function buildCommand(): Command {
     .requiredOption('--prompt <text>', 'what to draw')
     .requiredOption('--out <file.png>', 'output file (missing folders are created, an existing file replaced); with --count N > 1, FILE-1.png ... FILE-N.png instead')
     .option('--negative <text>', 'negative prompt')
-    .option('--seed <n>', 'seed (default: random; written into the PNG parameters)', integer('seed'))
-    .option('--steps <n>', "denoising steps (default: the model's imagine.json, else 30)", integer('steps'))
-    .option('--guidance <f>', "guidance scale (default: the model's imagine.json, else 7.5)", decimal('guidance'))
+    .option('--seed <n>', `seed, ${span('seed')} (default: random; written into the PNG parameters)`, integer('seed'))
+    .option('--steps <n>', `denoising steps, ${span('steps')} (default: the model's imagine.json, else ${FALLBACK_DEFAULTS.steps})`, integer('steps'))
+    .option('--guidance <f>', `guidance scale, ${span('guidance')} (default: the model's imagine.json, else ${FALLBACK_DEFAULTS.guidance})`, decimal('guidance'))
     .option('--sampler <name>', `${SAMPLER_NAMES.join('|')} (default: the model's imagine.json, else its scheduler)`, sampler)
-    .option('--width <w>', "width in pixels, a multiple of 8 (default: the model's imagine.json, else 512)", integer('width'))
-    .option('--height <h>', "height in pixels, a multiple of 8 (default: the model's imagine.json, else 512)", integer('height'))
-    .option('--count <n>', 'images to generate, 1-4; image i uses seed + i', integer('count'), 1)
+    .option('--width <w>', `width in pixels, ${span('width')}, a multiple of ${REQUEST_RULES.width.multipleOf} (default: the model's imagine.json, else ${FALLBACK_DEFAULTS.width})`, integer('width'))
+    .option('--height <h>', `height in pixels, ${span('height')}, a multiple of ${REQUEST_RULES.height.multipleOf} (default: the model's imagine.json, else ${FALLBACK_DEFAULTS.height})`, integer('height'))
+    .option('--count <n>', `images to generate, ${span('count')}; image i uses seed + i`, integer('count'), FALLBACK_DEFAULTS.count)
     .option('--init-image <file>', 'img2img: start from this image (resized to --width/--height, or fitted to the default size)')
-    .option('--strength <f>', `img2img strength in (0, 1] (default ${DEFAULT_STRENGTH}); needs --init-image`, decimal('strength'))
+    .option('--strength <f>', `img2img strength, ${span('strength')} (default ${DEFAULT_STRENGTH}); needs --init-image`, decimal('strength'))
     .option('--attention-slicing <mode>', 'off|auto|max|flash|N', attentionSlicing, 'auto' as AttentionSlicing)
     .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(CLI_PROVIDERS).default('cpu'))
     .option('--low-memory', 'load one sub-model at a time and run guidance as batch-1 passes (small GPUs)', false)

@@ -1,8 +1,8 @@
 // /imagine: text to image, or image to image when an attachment is given.
 import { ApplicationCommandOptionType, ApplicationCommandType, InteractionContextType, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
-import { DEFAULT_STRENGTH, SAMPLER_NAMES, type SamplerName } from '../pipeline/request.ts';
-import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH, MAX_SEED } from '../discord/requests.ts';
+import { DEFAULT_STRENGTH, rangeOf, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
+import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
 import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 
@@ -16,6 +16,12 @@ const SAMPLER_LABELS: Record<SamplerName, string> = {
   lcm: 'LCM (for LCM models)',
 };
 
+/** Discord's min_value/max_value for a numeric option: the request schema's range for that field. */
+function range(field: RequestField): { min_value: number; max_value: number } {
+  const { min, max } = rangeOf(field);
+  return { min_value: min, max_value: max };
+}
+
 export const imagine: SlashCommand = {
   kind: 'slash',
   data: {
@@ -26,15 +32,15 @@ export const imagine: SlashCommand = {
     options: [
       { type: ApplicationCommandOptionType.String, name: 'prompt', description: 'What to draw, e.g. "a lighthouse at dusk, oil painting"', required: true, max_length: MAX_PROMPT_LENGTH },
       { type: ApplicationCommandOptionType.String, name: 'negative', description: 'What to keep out of the image, e.g. "blurry, text"', max_length: MAX_PROMPT_LENGTH },
-      { type: ApplicationCommandOptionType.Integer, name: 'seed', description: 'Same seed + same settings = same image (random if empty)', min_value: 0, max_value: MAX_SEED },
-      { type: ApplicationCommandOptionType.Integer, name: 'steps', description: 'Denoising steps: more is slower and often finer (model default if empty)', min_value: 1, max_value: 150 },
-      { type: ApplicationCommandOptionType.Number, name: 'guidance', description: 'How closely to follow the prompt (CFG scale; 1 = off)', min_value: 0, max_value: 30 },
+      { type: ApplicationCommandOptionType.Integer, name: 'seed', description: 'Same seed + same settings = same image (random if empty)', ...range('seed') },
+      { type: ApplicationCommandOptionType.Integer, name: 'steps', description: 'Denoising steps: more is slower and often finer (model default if empty)', ...range('steps') },
+      { type: ApplicationCommandOptionType.Number, name: 'guidance', description: 'How closely to follow the prompt (CFG scale; 1 = off)', ...range('guidance') },
       { type: ApplicationCommandOptionType.String, name: 'sampler', description: 'The scheduler that removes noise step by step', choices: SAMPLER_NAMES.map((name) => ({ name: SAMPLER_LABELS[name], value: name })) },
-      { type: ApplicationCommandOptionType.Integer, name: 'width', description: 'Width in pixels, a multiple of 64 (model default if empty)', min_value: 64, max_value: 2048 },
-      { type: ApplicationCommandOptionType.Integer, name: 'height', description: 'Height in pixels, a multiple of 64 (model default if empty)', min_value: 64, max_value: 2048 },
-      { type: ApplicationCommandOptionType.Integer, name: 'count', description: 'How many images (1-4), seeds seed, seed+1, ...', min_value: 1, max_value: 4 },
+      { type: ApplicationCommandOptionType.Integer, name: 'width', description: 'Width in pixels, a multiple of 64 (model default if empty)', ...range('width') },
+      { type: ApplicationCommandOptionType.Integer, name: 'height', description: 'Height in pixels, a multiple of 64 (model default if empty)', ...range('height') },
+      { type: ApplicationCommandOptionType.Integer, name: 'count', description: `How many images (${rangeOf('count').min}-${rangeOf('count').max}), seeds seed, seed+1, ...`, ...range('count') },
       { type: ApplicationCommandOptionType.Attachment, name: 'image', description: 'Start from this image (img2img)' },
-      { type: ApplicationCommandOptionType.Number, name: 'strength', description: `img2img: how much to change the image (0.1 subtle - 1 all new; default ${DEFAULT_STRENGTH})`, min_value: 0.01, max_value: 1 },
+      { type: ApplicationCommandOptionType.Number, name: 'strength', description: `img2img: how much to change the image (0.1 subtle - 1 all new; default ${DEFAULT_STRENGTH})`, ...range('strength') },
     ],
   },
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {

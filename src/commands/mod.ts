@@ -8,6 +8,7 @@ import type { BotContext, SlashCommand } from '../bot/types.ts';
 import type { AuditEntry, Limits, ServerTermKind, TermList } from '../moderation/index.ts';
 import { MAX_TERM_LENGTH } from '../moderation/index.ts';
 import { effectiveLimits } from '../discord/requests.ts';
+import { rangeOf } from '../pipeline/request.ts';
 import { quotePrompt, NO_PINGS } from '../discord/render.ts';
 import { autoModStatus, refreshAutoModRules, type AutoModStatus } from '../discord/autoModSync.ts';
 import { discordCode, isMissingPermission } from '../discord/jobMessage.ts';
@@ -53,9 +54,10 @@ function termListGroup(list: TermList): { type: ApplicationCommandOptionType.Sub
 }
 
 const LIMIT_OPTIONS = [
-  { option: 'max_steps', key: 'maxSteps', label: 'Max steps', max: 1000 },
-  { option: 'max_pixels', key: 'maxPixels', label: 'Max pixels per image', max: 16_777_216 },
-  { option: 'max_images', key: 'maxImagesPerJob', label: 'Max images per job', max: 16 },
+  // A server limit above the request schema's own maximum would mean nothing.
+  { option: 'max_steps', key: 'maxSteps', label: 'Max steps', max: rangeOf('steps').max },
+  { option: 'max_pixels', key: 'maxPixels', label: 'Max pixels per image', max: rangeOf('width').max * rangeOf('height').max },
+  { option: 'max_images', key: 'maxImagesPerJob', label: 'Max images per job', max: rangeOf('count').max },
   { option: 'jobs_per_hour', key: 'jobsPerUserPerHour', label: 'Jobs per user per hour', max: 10_000 },
 ] as const satisfies ReadonlyArray<{ option: string; key: keyof Limits; label: string; max: number }>;
 

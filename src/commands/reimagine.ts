@@ -11,14 +11,14 @@ import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 import { discordCode } from '../discord/jobMessage.ts';
 import { channelIsAgeRestricted } from './imagine.ts';
-import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
+import { DEFAULT_STRENGTH, rangeOf } from '../pipeline/request.ts';
 
 export const REIMAGINE_COMMAND = 'Reimagine';
 
 const NO_IMAGE = 'That message has no image to start from. Use Reimagine on a message with a picture (an upload or one of my results).';
 
 /**
- * Reads the strength typed into the modal: a number in (0, 1], a decimal comma or a percentage accepted ("0,6",
+ * Reads the strength typed into the modal: a number in the request schema's range, a decimal comma or a percentage accepted ("0,6",
  * "60%"); empty means the default. Throws RequestError with a sentence for the user.
  */
 export function parseStrength(text: string | null | undefined): number {
@@ -27,8 +27,9 @@ export function parseStrength(text: string | null | undefined): number {
   const percent = raw.endsWith('%');
   const numeric = (percent ? raw.slice(0, -1) : raw).trim().replace(',', '.');
   const value = /^\d*\.?\d+$/.test(numeric) ? Number(numeric) / (percent ? 100 : 1) : Number.NaN;
-  if (!Number.isFinite(value) || value <= 0 || value > 1) {
-    throw new RequestError(`Strength must be a number greater than 0 and at most 1 (0.3 keeps most of the image, 1 redraws it all); got "${raw.slice(0, 20)}".`);
+  const { min, max } = rangeOf('strength');
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new RequestError(`Strength must be a number from ${min} to ${max} (0.3 keeps most of the image, 1 redraws it all); got "${raw.slice(0, 20)}".`);
   }
   return value;
 }

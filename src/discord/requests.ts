@@ -1,10 +1,9 @@
 // Turning what a user asked for (slash options, a modal, a button, a message) into a job: defaults from the model,
 // limits from the configuration and the server's moderators, the moderation gate, and the submission itself with a
 // clear refusal when the queue says no. Every path that starts a job goes through here.
-import { randomInt } from 'node:crypto';
 import { QueueRefusal } from '../queue/index.ts';
 import type { Config } from '../config.ts';
-import { DEFAULT_STRENGTH, FALLBACK_DEFAULTS, SAMPLER_NAMES, type SamplerName } from '../pipeline/request.ts';
+import { DEFAULT_STRENGTH, describeProblem, FALLBACK_DEFAULTS, MAX_PROMPT_LENGTH, MAX_SEED, parseRequestFields, randomSeed, type SamplerName } from '../pipeline/request.ts';
 import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
 import type { JobParams } from '../jobs/types.ts';
 import type { JobRow, SubmitInput } from '../jobs/service.ts';
@@ -42,16 +41,12 @@ export interface RequestOptions {
   strength?: number | null;
 }
 
-export const MAX_PROMPT_LENGTH = 1500;
-export const MAX_SEED = 2 ** 32 - 1;
+export { MAX_PROMPT_LENGTH, MAX_SEED, randomSeed };
 
 export class RequestError extends Error {
   override name = 'RequestError';
 }
 
-export function randomSeed(): number {
-  return randomInt(0, MAX_SEED);
-}
 
 export interface Limits {
   maxSteps: number;
@@ -73,64 +68,51 @@ export function effectiveLimits(ctx: Pick<BotContext, 'config' | 'moderation'>, 
   };
 }
 
-const SAMPLERS = new Set<string>(SAMPLER_NAMES);
-
 /**
- * Validates and completes a txt2img/img2img request. Throws RequestError with a sentence for the user; never
- * trusts Discord's own min/max (options can be crafted), and rejects NaN, negatives and non-integers.
+ * Validates and completes a txt2img/img2img request: the request schema (src/pipeline/request.ts) decides what is a
+ * valid value, then the server's limits may narrow steps, count and pixels. Throws RequestError with a sentence for
+ * the user; never trusts Discord's own min/max (options can be crafted).
  */
 export function buildParams(options: RequestOptions, defaults: ModelDefaults, limits: Limits, base: Pick<JobParams, 'action' | 'channel'> & Partial<JobParams>): JobParams {
   const prompt = (options.prompt ?? '').trim();
   if (!prompt) throw new RequestError('The prompt is empty: describe the image you want.');
-  if (prompt.length > MAX_PROMPT_LENGTH) throw new RequestError(`The prompt is ${prompt.length} characters long; the limit is ${MAX_PROMPT_LENGTH}.`);
-  const negative = (options.negative ?? '').trim();
-  if (negative.length > MAX_PROMPT_LENGTH) throw new RequestError(`The negative prompt is ${negative.length} characters long; the limit is ${MAX_PROMPT_LENGTH}.`);
-
-  const whole = (name: string, value: number | null | undefined, fallback: number, min: number, max: number): number => {
-    if (value === null || value === undefined) return fallback;
-    if (!Number.isFinite(value) || !Number.isInteger(value)) throw new RequestError(`${name} must be a whole number; got ${value}.`);
-    if (value < min || value > max) throw new RequestError(`${name} must be from ${min} to ${max}; got ${value}.`);
-    return value;
+  const given = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
+  const img2img = base.kind === 'img2img';
+  const fields = {
+    prompt,
+    negativePrompt: (options.negative ?? '').trim(),
+    seed: given(options.seed) ?? randomSeed(),
+    steps: given(options.steps) ?? Math.min(defaults.steps, limits.maxSteps),
+    guidance: given(options.guidance) ?? defaults.guidance,
+    sampler: (given(options.sampler) || undefined) ?? defaults.sampler,
+    width: given(options.width) ?? defaults.width,
+    height: given(options.height) ?? defaults.height,
+    count: given(options.count) ?? 1,
+    strength: given(options.strength) ?? (img2img ? (base.strength ?? DEFAULT_STRENGTH) : undefined),
   };
-  const seed = whole('seed', options.seed, randomSeed(), 0, MAX_SEED);
-  const steps = whole('steps', options.steps, Math.min(defaults.steps, limits.maxSteps), 1, limits.maxSteps);
-  const count = whole('count', options.count, 1, 1, limits.maxImagesPerJob);
-  const width = whole('width', options.width, defaults.width, 64, 2048);
-  const height = whole('height', options.height, defaults.height, 64, 2048);
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (v % 8 !== 0) throw new RequestError(`${name} must be a multiple of 8 (64 is safest); got ${v}. Try ${Math.max(64, Math.round(v / 64) * 64)}.`);
-  }
-  if (width * height > limits.maxPixels) {
-    throw new RequestError(`${width}×${height} is ${width * height} pixels; this server allows at most ${limits.maxPixels} (e.g. ${Math.floor(Math.sqrt(limits.maxPixels) / 64) * 64}×${Math.floor(Math.sqrt(limits.maxPixels) / 64) * 64}).`);
-  }
-  let guidance = defaults.guidance;
-  if (options.guidance !== null && options.guidance !== undefined) {
-    if (!Number.isFinite(options.guidance) || options.guidance < 0 || options.guidance > 30) throw new RequestError(`guidance must be a number from 0 to 30; got ${options.guidance}.`);
-    guidance = options.guidance;
-  }
-  let sampler: SamplerName | undefined = defaults.sampler;
-  if (options.sampler) {
-    if (!SAMPLERS.has(options.sampler)) throw new RequestError(`Unknown sampler "${options.sampler}". Choose one of: ${[...SAMPLERS].join(', ')}.`);
-    sampler = options.sampler as SamplerName;
-  }
-  let strength: number | undefined;
-  if (options.strength !== null && options.strength !== undefined) {
-    if (!Number.isFinite(options.strength) || options.strength <= 0 || options.strength > 1) throw new RequestError(`strength must be greater than 0 and at most 1; got ${options.strength}.`);
-    strength = options.strength;
+  const parsed = parseRequestFields(fields);
+  if (!parsed.ok) throw new RequestError(`${parsed.problems[0]}.`);
+  const r = parsed.value;
+  // The server's limits, in the schema's words.
+  if (r.steps > limits.maxSteps) throw new RequestError(`${describeProblem('steps', r.steps, { max: limits.maxSteps })}.`);
+  if (r.count > limits.maxImagesPerJob) throw new RequestError(`${describeProblem('count', r.count, { max: limits.maxImagesPerJob })}.`);
+  if (r.width * r.height > limits.maxPixels) {
+    const side = Math.floor(Math.sqrt(limits.maxPixels) / 64) * 64;
+    throw new RequestError(`${r.width}×${r.height} is ${r.width * r.height} pixels; this server allows at most ${limits.maxPixels} (e.g. ${side}×${side}).`);
   }
   return {
     kind: base.kind ?? 'txt2img',
     ...base,
-    prompt,
-    negativePrompt: negative,
-    seed,
-    steps,
-    guidance,
-    sampler,
-    width,
-    height,
-    count,
-    ...(strength !== undefined || base.kind === 'img2img' ? { strength: strength ?? base.strength ?? DEFAULT_STRENGTH } : {}),
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt ?? '',
+    seed: r.seed,
+    steps: r.steps,
+    guidance: r.guidance,
+    sampler: r.sampler as SamplerName | undefined,
+    width: r.width,
+    height: r.height,
+    count: r.count,
+    ...(r.strength !== undefined ? { strength: r.strength } : {}),
   };
 }
 

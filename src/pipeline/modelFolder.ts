@@ -27,6 +27,7 @@ import { openForInspection } from './session.ts';
 import { z } from 'zod';
 import { SAMPLER_NAMES } from './schedulers/types.ts';
 import { detectFamily, SDXL_UNET_INPUTS, type ModelFamily } from './family.ts';
+import { describeProblem, generateRequestFields } from './request.ts';
 
 type Json = Record<string, unknown>;
 
@@ -50,8 +51,20 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
-/** Read a JSON object; a missing file, bad JSON or a non-object each raise a ModelFolderError naming the file. */
-export async function readJsonFile(file: string): Promise<Json> {
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** The value at a zod issue's path, for the message. */
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+}
+
+/**
+ * Read a JSON file and parse it with a schema (by default: any JSON object). A missing file, bad JSON or a value the
+ * schema refuses each raise a ModelFolderError naming the file and, for a bad key, the key and its value.
+ */
+export async function readJsonFile(file: string): Promise<Json>;
+export async function readJsonFile<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>>;
+export async function readJsonFile(file: string, schema: z.ZodType = jsonObject): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -65,8 +78,33 @@ export async function readJsonFile(file: string): Promise<Json> {
     throw new ModelFolderError(file, `invalid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ModelFolderError(file, 'expected a JSON object');
-  return value as Json;
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new ModelFolderError(file, issue.path.length ? `"${issue.path.join('.')}" is ${JSON.stringify(valueAt(value, issue.path))}; ${issue.message}` : issue.message);
 }
+
+const positive = z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }).nullish();
+const trueOrFalse = z.boolean({ error: 'expected true or false' }).nullish();
+/** model_index.json: the pipeline class and the SDXL flags diffusers registers from it. */
+const modelIndexSchema = z.looseObject({
+  _class_name: z.string({ error: 'expected the pipeline class name' }).optional(),
+  force_zeros_for_empty_prompt: trueOrFalse,
+  requires_aesthetics_score: trueOrFalse,
+});
+/** vae_decoder|vae_encoder|vae_decoder_tiny/config.json: the keys the pipeline reads (AutoencoderKL's config). */
+const vaeConfigSchema = z.looseObject({
+  scaling_factor: positive,
+  force_upcast: trueOrFalse,
+  block_out_channels: z.array(z.int().positive(), { error: 'expected a list of channel counts' }).nullish(),
+});
+/** unet/config.json: the keys the pipeline reads (UNet2DConditionModel's config). */
+const unetConfigSchema = z.looseObject({
+  // Set on LCM UNets, which take a guidance embedding.
+  time_cond_proj_dim: z.int({ error: 'expected a whole number or null' }).positive({ error: 'expected a positive whole number or null' }).nullish(),
+  addition_embed_type: z.string({ error: 'expected a string or null' }).nullish(),
+  sample_size: positive,
+});
 
 /** The ONNX sub-models, by the names the pipeline uses. */
 export const MODEL_PARTS = ['textEncoder', 'textEncoder2', 'unet', 'vaeDecoder', 'vaeEncoder', 'safetyChecker', 'previewDecoder'] as const;
@@ -87,11 +125,12 @@ export type ModelPaths = { textEncoder: string; unet: string; vaeDecoder: string
 /** imagine.json: per-model defaults the bot applies when a user leaves an option out. Every key is optional. */
 export const imagineDefaultsSchema = z
   .object({
-    sampler: z.enum(SAMPLER_NAMES),
-    steps: z.number().int().min(1).max(150),
-    guidance: z.number().min(0).max(30),
-    width: z.number().int().min(64).max(2048).refine((v) => v % 8 === 0, 'must be a multiple of 8'),
-    height: z.number().int().min(64).max(2048).refine((v) => v % 8 === 0, 'must be a multiple of 8'),
+    // The request schema's own rules, without its defaults (a key left out means "no preference").
+    sampler: generateRequestFields.sampler.unwrap(),
+    steps: generateRequestFields.steps.unwrap(),
+    guidance: generateRequestFields.guidance.unwrap(),
+    width: generateRequestFields.width.unwrap(),
+    height: generateRequestFields.height.unwrap(),
   })
   .partial()
   .strict();
@@ -170,13 +209,6 @@ async function pytorchHint(dir: string, sub: string): Promise<string> {
   return '';
 }
 
-function positiveNumber(config: Json, key: string, file: string, fallback: number): number {
-  const v = config[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ModelFolderError(file, `"${key}" is ${JSON.stringify(v)}; expected a positive number`);
-  return v;
-}
-
 /** Load and validate a model folder. Throws ModelFolderError naming the first file that is missing or malformed. */
 export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   const shown = (rel: string) => join(dir, rel);
@@ -187,7 +219,7 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
 
   const indexFile = 'model_index.json';
   if (!(await pathExists(join(abs, indexFile)))) throw new ModelFolderError(shown(indexFile), 'missing; expected the pipeline index written by optimum/diffusers (model_index.json)');
-  const modelIndex = await readJsonFile(join(abs, indexFile)).catch(rename(dir));
+  const modelIndex = await readJsonFile(join(abs, indexFile), modelIndexSchema).catch(rename(dir));
 
   const paths: Partial<Record<ModelPart, string>> = {};
   for (const part of MODEL_PARTS) {
@@ -213,17 +245,18 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   await requireFile(shown(schedulerRel), join(abs, schedulerRel), 'the diffusers scheduler config (scheduler/scheduler_config.json)');
   const schedulerConfig = await readJsonFile(join(abs, schedulerRel)).catch(rename(dir));
 
-  const optionalJson = async (rel: string) => ((await pathExists(join(abs, rel))) ? readJsonFile(join(abs, rel)).catch(rename(dir)) : undefined);
-  const vaeConfig = await optionalJson('vae_decoder/config.json');
-  const vaeScalingFactor = vaeConfig ? positiveNumber(vaeConfig, 'scaling_factor', shown('vae_decoder/config.json'), DEFAULT_VAE_SCALING_FACTOR) : DEFAULT_VAE_SCALING_FACTOR;
-  const previewConfig = paths.previewDecoder ? await optionalJson('vae_decoder_tiny/config.json') : undefined;
-  const previewScalingFactor = previewConfig ? positiveNumber(previewConfig, 'scaling_factor', shown('vae_decoder_tiny/config.json'), 1) : 1;
-  const featureExtractorConfig = await optionalJson('feature_extractor/preprocessor_config.json');
-  const unetConfig = await optionalJson('unet/config.json');
+  const optionalJson = async <S extends z.ZodType>(rel: string, schema: S): Promise<z.output<S> | undefined> =>
+    (await pathExists(join(abs, rel))) ? readJsonFile(join(abs, rel), schema).catch(rename(dir)) : undefined;
+  const vaeConfig = await optionalJson('vae_decoder/config.json', vaeConfigSchema);
+  const vaeScalingFactor = vaeConfig?.scaling_factor ?? DEFAULT_VAE_SCALING_FACTOR;
+  const previewConfig = paths.previewDecoder ? await optionalJson('vae_decoder_tiny/config.json', vaeConfigSchema) : undefined;
+  const previewScalingFactor = previewConfig?.scaling_factor ?? 1;
+  const featureExtractorConfig = await optionalJson('feature_extractor/preprocessor_config.json', jsonObject);
+  const unetConfig = await optionalJson('unet/config.json', unetConfigSchema);
   const unetHasTimestepCond = unetConfig ? typeof unetConfig.time_cond_proj_dim === 'number' : undefined;
 
   const { family, reason } = detectFamily({
-    pipelineClass: typeof modelIndex._class_name === 'string' ? modelIndex._class_name : undefined,
+    pipelineClass: modelIndex._class_name,
     hasTextEncoder2: await pathExists(join(abs, 'text_encoder_2')),
     unetAdditionEmbedType: unetConfig?.addition_embed_type,
   });
@@ -234,26 +267,24 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
     paths.textEncoder2 = join(abs, rel);
     tokenizer2Dir = await requireTokenizer('tokenizer_2');
   }
-  const flag = (config: Json | undefined, key: string, file: string, fallback: boolean): boolean => {
-    const v = config?.[key];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') throw new ModelFolderError(shown(file), `"${key}" is ${JSON.stringify(v)}; expected true or false`);
-    return v;
-  };
-  // StableDiffusionXLPipeline registers force_zeros_for_empty_prompt=True unless the index says otherwise.
-  const forceZerosForEmptyPrompt = family === 'sdxl' && flag(modelIndex, 'force_zeros_for_empty_prompt', indexFile, true);
-  const requiresAestheticsScore = family === 'sdxl' && flag(modelIndex, 'requires_aesthetics_score', indexFile, false);
-  // AutoencoderKL's force_upcast defaults to True.
-  const vaeForceUpcast = flag(vaeConfig, 'force_upcast', 'vae_decoder/config.json', true);
-  const vaeEncoderConfig = paths.vaeEncoder ? await optionalJson('vae_encoder/config.json') : undefined;
-  const vaeEncoderForceUpcast = flag(vaeEncoderConfig, 'force_upcast', 'vae_encoder/config.json', vaeForceUpcast);
 
-  const imagine = await optionalJson('imagine.json');
+  // StableDiffusionXLPipeline registers force_zeros_for_empty_prompt=True unless the index says otherwise.
+  const forceZerosForEmptyPrompt = family === 'sdxl' && (modelIndex.force_zeros_for_empty_prompt ?? true);
+  const requiresAestheticsScore = family === 'sdxl' && (modelIndex.requires_aesthetics_score ?? false);
+  // AutoencoderKL's force_upcast defaults to True.
+  const vaeForceUpcast = vaeConfig?.force_upcast ?? true;
+  const vaeEncoderConfig = paths.vaeEncoder ? await optionalJson('vae_encoder/config.json', vaeConfigSchema) : undefined;
+  const vaeEncoderForceUpcast = vaeEncoderConfig?.force_upcast ?? vaeForceUpcast;
+
+  const imagine = await optionalJson('imagine.json', jsonObject);
   let defaults: ImagineDefaults = {};
   if (imagine) {
     const parsed = imagineDefaultsSchema.safeParse(imagine);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => (i.path.length ? `"${i.path.join('.')}" ${i.message}` : i.message)).join('; ');
+      // Known keys get the request schema's own words; unknown keys zod's.
+      const issues = parsed.error.issues
+        .map((i) => (i.path.length === 1 && String(i.path[0]) in imagineDefaultsSchema.shape ? `"${String(i.path[0])}": ${describeProblem(String(i.path[0]), imagine[String(i.path[0])])}` : i.path.length ? `"${i.path.join('.')}" ${i.message}` : i.message))
+        .join('; ');
       throw new ModelFolderError(shown('imagine.json'), `invalid per-model defaults (${issues}); expected keys sampler (${SAMPLER_NAMES.join('|')}), steps, guidance, width, height`);
     }
     defaults = parsed.data;
@@ -261,9 +292,9 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   if (family === 'sdxl') {
     // diffusers: height = width = unet.config.sample_size * vae_scale_factor, the scale factor being
     // 2 ** (len(vae.config.block_out_channels) - 1).
-    const sampleSize = unetConfig ? positiveNumber(unetConfig, 'sample_size', shown('unet/config.json'), SDXL_DEFAULT_SAMPLE_SIZE) : SDXL_DEFAULT_SAMPLE_SIZE;
+    const sampleSize = unetConfig?.sample_size ?? SDXL_DEFAULT_SAMPLE_SIZE;
     const blocks = vaeConfig?.block_out_channels;
-    const vaeScale = Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8;
+    const vaeScale = blocks && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8;
     const native = Math.round(sampleSize * vaeScale);
     if (native >= 64 && native <= 2048 && native % 8 === 0) defaults = { width: native, height: native, ...defaults };
   }

@@ -18,7 +18,7 @@ import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyCh
 import { prepareUnet } from './attention/index.ts';
 import { float32ModelPath } from './onnx/upcast.ts';
 import type { ModelFamily } from './family.ts';
-import { defaultStrength } from './request.ts';
+import { defaultStrength, parseRequestFields } from './request.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
 export class GenerationCancelledError extends Error {
@@ -258,10 +258,10 @@ export class StableDiffusionPipeline {
     await this.pool.releaseAll();
   }
 
-  async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+  async generate(input: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
     const started = performance.now();
     const onnxAtStart = this.pool.onnxMs;
-    validateRequest(request);
+    const request = validateRequest(input);
     if (request.initImage && !this.pool.has('vaeEncoder')) {
       throw new InvalidRequestError(`the model ${this.folder.name} has no VAE encoder (vae_encoder/model.onnx), so it cannot start from an image`);
     }
@@ -450,21 +450,15 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-export function validateRequest(r: GenerateRequest): void {
-  const fail = (message: string) => {
-    throw new InvalidRequestError(message);
-  };
-  if (typeof r.prompt !== 'string') fail('prompt must be text');
-  if (!Number.isSafeInteger(r.seed) || r.seed < 0) fail(`seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}; got ${r.seed}`);
-  if (!Number.isInteger(r.steps) || r.steps < 1 || r.steps > 500) fail(`steps must be a whole number from 1 to 500; got ${r.steps}`);
-  if (!Number.isFinite(r.guidance) || r.guidance < 0 || r.guidance > 50) fail(`guidance must be a number from 0 to 50; got ${r.guidance}`);
-  if (!Number.isInteger(r.count) || r.count < 1 || r.count > 4) fail(`count must be 1 to 4; got ${r.count}`);
-  for (const [name, v] of [['width', r.width], ['height', r.height]] as const) {
-    if (!Number.isInteger(v) || v < 64 || v > 2048) fail(`${name} must be a whole number from 64 to 2048; got ${v}`);
-    if (v % 8 !== 0) fail(`${name} must be a multiple of 8; got ${v} (try ${Math.round(v / 64) * 64 || 64})`);
-  }
-  if (r.strength !== undefined && (!Number.isFinite(r.strength) || r.strength <= 0 || r.strength > 1)) fail(`strength must be greater than 0 and at most 1; got ${r.strength}`);
+/**
+ * Checks a request against the one request schema (./request.ts), plus what only the pipeline knows (the init image's
+ * size). Throws InvalidRequestError naming every field that is wrong; returns the request with defaults filled in.
+ */
+export function validateRequest(r: GenerateRequest): GenerateRequest {
+  const parsed = parseRequestFields(r);
+  if (!parsed.ok) throw new InvalidRequestError(parsed.problems.join('; '));
   if (r.initImage && (r.initImage.width !== r.width || r.initImage.height !== r.height)) {
-    fail(`the init image is ${r.initImage.width}x${r.initImage.height}; it must be resized to ${r.width}x${r.height} first`);
+    throw new InvalidRequestError(`the init image is ${r.initImage.width}x${r.initImage.height}; it must be resized to ${r.width}x${r.height} first`);
   }
+  return parsed.value;
 }

@@ -101,7 +101,7 @@ test('scaling factor and imagine.json are validated', async () => {
     writeFileSync(join(s.dir, 'imagine.json'), JSON.stringify({ sampler: 'heun', steps: 0, width: 500, colour: 'red' }));
     await assert.rejects(loadModelFolder(s.dir), (e: Error) => {
       assert.ok(e.message.startsWith(`${join(s.dir, 'imagine.json')}: invalid per-model defaults (`));
-      for (const part of ['"sampler"', '"steps"', '"width" must be a multiple of 8', 'colour']) assert.ok(e.message.includes(part), `${part} in ${e.message}`);
+      for (const part of ['"sampler"', '"steps"', '"width": width must be a multiple of 8', 'colour']) assert.ok(e.message.includes(part), `${part} in ${e.message}`);
       return true;
     });
     unlinkSync(join(s.dir, 'imagine.json'));

@@ -11,15 +11,17 @@ const init = (w: number, h: number) => ({ data: new Uint8Array(w * h * 3), width
 const invalid: [string, Partial<GenerateRequest>, RegExp][] = [
   ['width not a multiple of 8', { width: 100 }, /width must be a multiple of 8; got 100/],
   ['height not a multiple of 8', { height: 65 }, /height must be a multiple of 8; got 65/],
-  ['width too small', { width: 32 }, /width must be a whole number from 64 to 2048; got 32/],
-  ['count 0', { count: 0 }, /count must be 1 to 4; got 0/],
-  ['count 5', { count: 5 }, /count must be 1 to 4; got 5/],
-  ['steps 0', { steps: 0 }, /steps must be a whole number from 1 to 500; got 0/],
+  ['width too small', { width: 32 }, /width must be from 64 to 2048; got 32/],
+  ['count 0', { count: 0 }, /count must be from 1 to 4; got 0/],
+  ['count 5', { count: 5 }, /count must be from 1 to 4; got 5/],
+  ['steps 0', { steps: 0 }, /steps must be from 1 to 150; got 0/],
   ['fractional steps', { steps: 2.5 }, /steps must be a whole number/],
-  ['strength 0', { strength: 0, initImage: init(64, 64) }, /strength must be greater than 0 and at most 1; got 0/],
-  ['strength 1.5', { strength: 1.5, initImage: init(64, 64) }, /strength must be greater than 0 and at most 1; got 1.5/],
-  ['NaN guidance', { guidance: NaN }, /guidance must be a number from 0 to 50; got NaN/],
-  ['negative seed', { seed: -1 }, /seed must be a whole number/],
+  ['strength 0', { strength: 0, initImage: init(64, 64) }, /strength must be a number from 0.01 to 1; got 0/],
+  ['strength 1.5', { strength: 1.5, initImage: init(64, 64) }, /strength must be a number from 0.01 to 1; got 1.5/],
+  ['NaN guidance', { guidance: NaN }, /guidance must be a number from 0 to 30; got NaN/],
+  ['negative seed', { seed: -1 }, /seed must be from 0 to 4294967295; got -1/],
+  ['guidance over the maximum', { guidance: 31 }, /guidance must be a number from 0 to 30; got 31/],
+  ['two wrong fields are both named', { steps: 0, count: 9 }, /steps must be from 1 to 150; got 0; count must be from 1 to 4; got 9/],
   ['init image of another size', { initImage: init(128, 64) }, /init image is 128x64; it must be resized to 64x64/],
 ];
 
@@ -31,7 +33,7 @@ describe('invalid requests', () => {
   }
 
   test('a valid request passes', () => {
-    assert.doesNotThrow(() => validateRequest(request({ width: 72, height: 2048, count: 4, steps: 500, guidance: 0, strength: 1, initImage: init(72, 2048) })));
+    assert.doesNotThrow(() => validateRequest(request({ width: 72, height: 2048, count: 4, steps: 150, guidance: 0, strength: 1, initImage: init(72, 2048) })));
   });
 
   describe('generate() refuses them too', () => {

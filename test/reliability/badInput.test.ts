@@ -25,7 +25,7 @@ test('buildParams: NaN, negative, fractional and out-of-range numbers and over-l
     [{ count: 0 }, /count must be from 1 to 4/],
     [{ guidance: Number.NaN }, /guidance must be a number from 0 to 30; got NaN/],
     [{ guidance: -1 }, /guidance must be a number from 0 to 30/],
-    [{ strength: Number.POSITIVE_INFINITY }, /strength must be greater than 0/],
+    [{ strength: Number.POSITIVE_INFINITY }, /strength must be a number from 0.01 to 1; got Infinity/],
     [{ width: 100 }, /multiple of 8/],
     [{ width: 2048, height: 2048 }, /at most 1048576/],
     [{ sampler: 'magic' }, /Unknown sampler "magic"/],
