@@ -1,6 +1,7 @@
 // The bot's configuration: read from the environment (and `.env` through dotenv, loaded by the entry point), validated
 // once at start. Every problem is reported together, each naming its variable, so a server owner fixes .env in one go.
 // .env.example documents each variable; keep the two in step.
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DISCORD_CDN_HOSTS } from './net/download.ts';
@@ -16,7 +17,12 @@ export interface Config {
   devGuildId: string | undefined;
   /** Ask for the privileged Message Content intent (reply-with-image on other people's uploads). */
   messageContentIntent: boolean;
+  /** The default model folder (always offered, even when outside modelsDir). */
   modelDir: string;
+  /** Every valid model folder under it is offered by /imagine's `model` option. */
+  modelsDir: string;
+  /** Bytes the loaded models may take together (estimated from their ONNX files); least recently used ones are released. */
+  modelMemoryBudget: number;
   dataDir: string;
   attachmentHosts: string[];
   queueConcurrency: number;
@@ -83,12 +89,34 @@ const attention = z
   .transform((v): AttentionSlicing => (/^\d+$/.test(v) ? Number(v) : (v as AttentionSlicing)))
   .refine((v) => typeof v !== 'number' || (v >= 1 && v <= 1024), 'slice count must be 1-1024');
 
+/** MODEL_MEMORY_BUDGET=auto: half of the machine's RAM, leaving the rest to the system, the bot and the running job. */
+function autoMemoryBudget(): number {
+  return Math.floor(totalmem() / 2);
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
+
+/** `auto` (half of this machine's RAM) or a size such as 12GB, 6000MB, 0.5GB (a bare number is MB). */
+const memorySize = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v === 'auto' || /^\d+(\.\d+)?\s*(b|kb|mb|gb|tb)?$/.test(v), 'expected auto or a size such as 12GB or 6000MB')
+  .transform((v) => {
+    if (v === 'auto') return autoMemoryBudget();
+    const [, number, unit] = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)?$/.exec(v)!;
+    return Math.floor(Number(number) * SIZE_UNITS[unit ?? 'mb']!);
+  })
+  .refine((bytes) => bytes > 0, 'must be more than 0');
+
 const schema = z.object({
   DISCORD_TOKEN: z.string({ error: 'required (the bot token from the Discord developer portal)' }).trim().min(1, 'required (the bot token from the Discord developer portal)'),
   DISCORD_API_URL: z.url({ error: 'expected a URL such as https://discord.com/api' }).optional(),
   DEV_GUILD_ID: snowflake.optional(),
   MESSAGE_CONTENT_INTENT: bool.default(false),
   MODEL_DIR: z.string().trim().min(1).default('models/default'),
+  MODELS_DIR: z.string().trim().min(1).default('models'),
+  MODEL_MEMORY_BUDGET: memorySize.optional(),
   DATA_DIR: z.string().trim().min(1).default('data'),
   ATTACHMENT_HOSTS: z
     .string()
@@ -152,6 +180,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     devGuildId: e.DEV_GUILD_ID,
     messageContentIntent: e.MESSAGE_CONTENT_INTENT,
     modelDir: resolve(cwd, e.MODEL_DIR),
+    modelsDir: resolve(cwd, e.MODELS_DIR),
+    modelMemoryBudget: e.MODEL_MEMORY_BUDGET ?? autoMemoryBudget(),
     dataDir: resolve(cwd, e.DATA_DIR),
     attachmentHosts: e.ATTACHMENT_HOSTS ?? [...DISCORD_CDN_HOSTS],
     queueConcurrency: e.QUEUE_CONCURRENCY,

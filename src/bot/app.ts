@@ -6,8 +6,11 @@ import type { Config } from '../config.ts';
 import { logger as defaultLogger, type Logger } from '../log.ts';
 import { openDatabase, JobStore, GenerationStore } from '../storage/index.ts';
 import { ModerationService } from '../moderation/index.ts';
-import { loadModelFolder } from '../pipeline/modelFolder.ts';
+import { loadModelCatalog, type ModelCatalog } from '../models/catalog.ts';
 import { WorkerEngine, type GenerationEngine } from '../jobs/engine.ts';
+import { ModelPool } from '../jobs/modelPool.ts';
+import { ModelSettingsStore } from '../moderation/modelSettings.ts';
+import { BotModels } from './models.ts';
 import { JobService } from '../jobs/service.ts';
 import type { JobParams, JobResult } from '../jobs/types.ts';
 import { createClient } from '../discord/client.ts';
@@ -34,6 +37,34 @@ function logJobLifecycle(jobs: JobService, log: Logger): void {
   jobs.on('timed_out', ({ job }) => log.warn({ jobId: job.id }, 'job timed out'));
 }
 
+/**
+ * Local mode's engine: one inference process per loaded model, loaded on demand within MODEL_MEMORY_BUDGET (least
+ * recently used released first). The default model loads now, so a broken export fails at start.
+ */
+async function startModelPool(config: Config, catalog: ModelCatalog, log: Logger): Promise<ModelPool> {
+  const pool: ModelPool = new ModelPool({
+    catalog,
+    budgetBytes: config.modelMemoryBudget,
+    log: (message) => log.info({ models: true }, message),
+    startEngine: async (model) => {
+      const engine = await WorkerEngine.start(
+        { modelDir: model.dir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, intraOpThreads: config.intraOpThreads },
+        { idleReleaseMs: config.idleReleaseMs, log: (message) => (isWarning(message) ? log.warn({ worker: true, model: model.name }, message) : log.info({ worker: true, model: model.name }, message)) },
+      );
+      engine.on('crash', (event) => pool.emit('crash', { model: model.name, ...event }));
+      return engine;
+    },
+  });
+  try {
+    await pool.preload();
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+  if (catalog.models.length > 1) log.info({ models: catalog.names, default: catalog.defaultModel }, 'models offered');
+  return pool;
+}
+
 export interface StartOptions {
   log?: Logger;
   /** Replace the inference worker (tests). */
@@ -55,9 +86,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const log = options.log ?? defaultLogger;
   const startedAt = Date.now();
   const redisMode = config.queueBackend === 'redis';
-  // The model folder is read here too (cheap, JSON only) for the defaults; a broken folder fails before anything runs.
-  // In redis mode the weights live on the workers: the folder is optional and its name says which model jobs need.
-  const folder = redisMode ? await loadModelFolder(config.modelDir).catch(() => undefined) : await loadModelFolder(config.modelDir);
+  // The model folders are read here (cheap, JSON and file sizes only): MODEL_DIR is the default model and a broken one
+  // fails before anything runs; a broken folder under MODELS_DIR is skipped with its problem logged.
+  // In redis mode the weights live on the workers: the folders are optional and MODEL_DIR's name is the default model.
+  const catalogOptions = { modelDir: config.modelDir, modelsDir: config.modelsDir, log: (message: string) => log.warn({ models: true }, message) };
+  const catalog: ModelCatalog | undefined = redisMode ? await loadModelCatalog(catalogOptions).catch(() => undefined) : await loadModelCatalog(catalogOptions);
+  const defaultModel = catalog?.defaultModel ?? basename(config.modelDir);
   const db = openDatabase(config.dataDir);
   let engine: GenerationEngine;
   let scaleOut: ScaleOut | undefined;
@@ -65,19 +99,14 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     if (redisMode && !options.engine) {
       scaleOut = await startScaleOut({
         redisUrl: config.redisUrl!,
-        model: basename(config.modelDir),
+        model: defaultModel,
+        modelFor: (params) => params.model ?? defaultModel,
         software: SOFTWARE,
         shard: options.shard?.id ?? null,
         log: (message, fields) => log.info({ scale: true, ...fields }, message),
       });
     }
-    engine =
-      options.engine ??
-      scaleOut?.engine ??
-      (await WorkerEngine.start(
-        { modelDir: config.modelDir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, intraOpThreads: config.intraOpThreads },
-        { idleReleaseMs: config.idleReleaseMs, log: (message) => (isWarning(message) ? log.warn({ worker: true }, message) : log.info({ worker: true }, message)) },
-      ));
+    engine = options.engine ?? scaleOut?.engine ?? (await startModelPool(config, catalog!, log));
   } catch (err) {
     db.close();
     throw err;
@@ -106,7 +135,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (config.metricsPort !== undefined) {
     const metrics = createMetrics(jobs);
-    if (engine instanceof WorkerEngine) engine.on('crash', () => metrics.workerRestarted());
+    if (engine instanceof WorkerEngine || engine instanceof ModelPool) engine.on('crash', () => metrics.workerRestarted());
     try {
       metricsServer = await serveMetrics(metrics, config.metricsPort);
       log.info({ port: metricsServer.port }, 'metrics endpoint listening on /metrics');
@@ -120,6 +149,12 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   const delivery = new Delivery({ rest: client.rest, jobs, generations, moderation, log, progressIntervalMs: config.progressIntervalMs });
   delivery.attach();
 
+  const models = new BotModels({
+    defaultModel,
+    ...(catalog ? { local: catalog } : {}),
+    ...(scaleOut ? { remote: () => scaleOut.workers().flatMap((w) => w.models) } : {}),
+    settings: new ModelSettingsStore(db),
+  });
   const ctx: BotContext = {
     config,
     log,
@@ -129,7 +164,8 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
     delivery,
     moderation,
     generations,
-    defaults: modelDefaults(folder?.defaults ?? scaleOut?.defaultsFor(basename(config.modelDir)) ?? {}, info?.defaultSampler ?? 'pndm'),
+    models,
+    defaults: catalog ? models.defaultsFor(defaultModel) : modelDefaults(scaleOut?.defaultsFor(defaultModel) ?? {}, info?.defaultSampler ?? 'pndm'),
     startedAt,
   };
   const router = new Router(commands, componentHandlers, messageHandlers, () => ctx);

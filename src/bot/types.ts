@@ -1,5 +1,6 @@
 // The contracts between the bot's parts: what a command module exports and what every handler can reach.
 import type {
+  AutocompleteInteraction,
   ButtonInteraction,
   ChatInputCommandInteraction,
   Client,
@@ -16,6 +17,7 @@ import type { ModerationService } from '../moderation/index.ts';
 import type { GenerationStore, Database } from '../storage/index.ts';
 import type { Delivery } from '../discord/delivery.ts';
 import type { ModelDefaults } from '../discord/requests.ts';
+import type { BotModels } from './models.ts';
 
 export interface BotContext {
   config: Config;
@@ -26,7 +28,9 @@ export interface BotContext {
   delivery: Delivery;
   moderation: ModerationService;
   generations: GenerationStore;
-  /** The loaded model's defaults for /imagine (sampler, steps, guidance, size). */
+  /** The models offered (catalog, per-server defaults and hidden ones). */
+  models: BotModels;
+  /** The default model's defaults for /imagine (sampler, steps, guidance, size); other models: models.defaultsFor. */
   defaults: ModelDefaults;
   startedAt: number;
 }
@@ -36,6 +40,8 @@ export interface SlashCommand {
   kind: 'slash';
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  /** Suggestions for options registered with `autocomplete: true`. */
+  autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
 }
 
 /** A message context-menu command ("Apps → Reimagine"). */

@@ -1,10 +1,11 @@
 // /imagine: text to image, or image to image when an attachment is given.
-import { ApplicationCommandOptionType, ApplicationCommandType, InteractionContextType, type ChatInputCommandInteraction } from 'discord.js';
+import { ApplicationCommandOptionType, ApplicationCommandType, InteractionContextType, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
 import { DEFAULT_STRENGTH, rangeOf, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
 import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
 import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
+import { modelAutocomplete } from '../bot/models.ts';
 
 const SAMPLER_LABELS: Record<SamplerName, string> = {
   pndm: 'PLMS / PNDM',
@@ -41,6 +42,7 @@ export const imagine: SlashCommand = {
       { type: ApplicationCommandOptionType.Integer, name: 'count', description: `How many images (${rangeOf('count').min}-${rangeOf('count').max}), seeds seed, seed+1, ...`, ...range('count') },
       { type: ApplicationCommandOptionType.Attachment, name: 'image', description: 'Start from this image (img2img)' },
       { type: ApplicationCommandOptionType.Number, name: 'strength', description: `img2img: how much to change the image (0.1 subtle - 1 all new; default ${DEFAULT_STRENGTH})`, ...range('strength') },
+      { type: ApplicationCommandOptionType.String, name: 'model', description: "Which installed model draws it (this server's default if empty)", autocomplete: true, max_length: 100 },
     ],
   },
   async execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
@@ -49,6 +51,7 @@ export const imagine: SlashCommand = {
     const ageRestricted = channelIsAgeRestricted(interaction);
     let params;
     try {
+      const chosen = ctx.models.pick(interaction.guildId, o.getString('model'));
       params = buildParams(
         {
           prompt: o.getString('prompt', true),
@@ -62,9 +65,9 @@ export const imagine: SlashCommand = {
           count: o.getInteger('count'),
           strength: o.getNumber('strength'),
         },
-        ctx.defaults,
+        chosen.defaults,
         effectiveLimits(ctx, interaction.guildId),
-        { action: 'imagine', kind: attachment ? 'img2img' : 'txt2img', channel: { ageRestricted, uploadLimit: uploadLimitOf(interaction, ctx.config) } },
+        { action: 'imagine', kind: attachment ? 'img2img' : 'txt2img', model: chosen.model, channel: { ageRestricted, uploadLimit: uploadLimitOf(interaction, ctx.config) } },
       );
       if (!attachment && o.getNumber('strength') !== null) throw new RequestError('strength only applies when you attach an image to start from.');
     } catch (err) {
@@ -85,6 +88,11 @@ export const imagine: SlashCommand = {
       note = init.note;
     }
     await startInteractionJob(ctx, interaction, params, jobId, note);
+  },
+  async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+    const focused = interaction.options.getFocused(true);
+    if (focused.name !== 'model') return interaction.respond([]);
+    await interaction.respond(modelAutocomplete(ctx.models, interaction.guildId, String(focused.value)));
   },
 };
 

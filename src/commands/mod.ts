@@ -3,7 +3,7 @@
 // Registered with default_member_permissions = Manage Server and only in servers; the handler checks Manage Server
 // again (see hasManageGuild in modShared.ts for why). Every answer is ephemeral and pings nobody. The moderation
 // service does the work and writes each change to the audit log with the moderator's id.
-import { ApplicationCommandOptionType, ApplicationCommandType, ChannelType, InteractionContextType, PermissionFlagsBits, RESTJSONErrorCodes, Routes, type APIApplicationCommandBasicOption, type APIEmbed, type ChatInputCommandInteraction } from 'discord.js';
+import { ApplicationCommandOptionType, ApplicationCommandType, ChannelType, InteractionContextType, PermissionFlagsBits, RESTJSONErrorCodes, Routes, type APIApplicationCommandBasicOption, type APIEmbed, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
 import type { AuditEntry, Limits, ServerTermKind, TermList } from '../moderation/index.ts';
 import { MAX_TERM_LENGTH } from '../moderation/index.ts';
@@ -13,6 +13,7 @@ import { quotePrompt, NO_PINGS } from '../discord/render.ts';
 import { autoModStatus, refreshAutoModRules, type AutoModStatus } from '../discord/autoModSync.ts';
 import { discordCode, isMissingPermission } from '../discord/jobMessage.ts';
 import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, parseMessageRef, replyPrivately, type PrivateBody } from './modShared.ts';
+import { modelChoiceLabel } from '../bot/models.ts';
 import { deleteGeneratedImage, NO_RECORD, recordsInGuild, whoMadeBody } from './whoMade.ts';
 
 const T = ApplicationCommandOptionType;
@@ -126,6 +127,22 @@ export const mod: SlashCommand = {
         description: "Also refuse prompts that this server's AutoMod keyword rules would block",
         options: [{ type: T.Boolean, name: 'enabled', description: 'true: use the AutoMod rules (reloads them now)', required: true }],
       },
+      {
+        type: T.SubcommandGroup,
+        name: 'model',
+        description: "Which of the bot's models this server uses",
+        options: [
+          {
+            type: T.Subcommand,
+            name: 'default',
+            description: "The model /imagine uses here when none is chosen (empty: the bot's default)",
+            options: [{ type: T.String, name: 'model', description: 'A model installed on the bot', autocomplete: true, max_length: 100 }],
+          },
+          { type: T.Subcommand, name: 'hide', description: 'Stop this server from using a model', options: [{ type: T.String, name: 'model', description: 'The model to hide', required: true, autocomplete: true, max_length: 100 }] },
+          { type: T.Subcommand, name: 'show', description: 'Let this server use a hidden model again', options: [{ type: T.String, name: 'model', description: 'The model to show', required: true, autocomplete: true, max_length: 100 }] },
+          { type: T.Subcommand, name: 'list', description: 'The models, which one is the default here and which are hidden' },
+        ],
+      },
       { type: T.Subcommand, name: 'settings', description: 'Show the current moderation settings, term problems and recent changes' },
       { type: T.Subcommand, name: 'whomade', description: 'Who made an image the bot posted', options: [{ type: T.String, name: 'message', description: 'Message link or id', required: true, max_length: 200 }] },
       { type: T.Subcommand, name: 'delete', description: 'Delete an image the bot posted in this server', options: [{ type: T.String, name: 'message', description: 'Message link or id', required: true, max_length: 200 }] },
@@ -147,6 +164,8 @@ export const mod: SlashCommand = {
         return userCommand(run, sub);
       case 'logchannel':
         return logChannelCommand(run, sub);
+      case 'model':
+        return modelCommand(run, sub);
     }
     switch (sub) {
       case 'nsfw': {
@@ -171,7 +190,46 @@ export const mod: SlashCommand = {
     }
     return replyPrivately(interaction, 'Unknown /mod subcommand (the bot may be older than its registered commands).');
   },
+
+  async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+    const focused = interaction.options.getFocused(true);
+    if (focused.name !== 'model' || !interaction.guildId || !hasManageGuild(interaction)) return interaction.respond([]);
+    const typed = String(focused.value).trim().toLowerCase();
+    const { defaultModel } = ctx.models.forGuild(interaction.guildId);
+    const hidden = new Set(ctx.models.guildSettings(interaction.guildId).hidden);
+    // `show` offers the hidden ones; `hide` and `default` the visible ones.
+    const wantHidden = interaction.options.getSubcommand(false) === 'show';
+    const choices = ctx.models
+      .all()
+      .filter((m) => hidden.has(m.name) === wantHidden && m.name.toLowerCase().includes(typed))
+      .slice(0, 25)
+      .map((m) => ({ name: modelChoiceLabel(m, m.name === defaultModel), value: m.name }));
+    await interaction.respond(choices);
+  },
 };
+
+// ---- models ----
+
+async function modelCommand({ interaction, ctx, guildId, actor }: Run, sub: string): Promise<void> {
+  if (sub === 'list') return replyPrivately(interaction, { embeds: [{ title: 'Models', description: modelLines(ctx, guildId), color: 0x5865f2 }] });
+  const model = interaction.options.getString('model');
+  if (sub === 'default') {
+    const refusal = ctx.models.setGuildDefault(guildId, model, actor);
+    if (refusal) return replyPrivately(interaction, `Not changed: ${refusal}`);
+    return replyPrivately(interaction, model ? `/imagine now uses **${model}** here when no model is chosen.` : `/imagine now uses the bot's default model (**${ctx.models.defaultModel}**) here.`);
+  }
+  const hide = sub === 'hide';
+  const refusal = ctx.models.setHidden(guildId, model!, hide, actor);
+  if (refusal) return replyPrivately(interaction, `Not changed: ${refusal}`);
+  return replyPrivately(interaction, hide ? `**${model}** is hidden here: nobody in this server can choose it, and its buttons stop working here.` : `**${model}** can be used here again.`);
+}
+
+function modelLines(ctx: BotContext, guildId: string): string {
+  const { defaultModel } = ctx.models.forGuild(guildId);
+  const hidden = new Set(ctx.models.guildSettings(guildId).hidden);
+  const lines = ctx.models.all().map((m) => `• **${m.name}** · ${m.family} · ${m.width}×${m.height}${m.name === defaultModel ? ' · default here' : ''}${hidden.has(m.name) ? ' · hidden' : ''}`);
+  return joinLines(lines, 4000);
+}
 
 interface Run {
   interaction: ChatInputCommandInteraction;

@@ -94,11 +94,12 @@ async function onSubmit(interaction: ModalSubmitInteraction, ctx: BotContext): P
   const ageRestricted = channelIsAgeRestricted(interaction);
   let params;
   try {
+    const chosen = ctx.models.pick(interaction.guildId, null);
     params = buildParams(
       { prompt: interaction.fields.getTextInputValue('prompt'), strength: parseStrength(interaction.fields.getTextInputValue('strength')) },
-      ctx.defaults,
+      chosen.defaults,
       effectiveLimits(ctx, interaction.guildId),
-      { action: 'reimagine', kind: 'img2img', channel: { ageRestricted, uploadLimit: uploadLimitOf(interaction, ctx.config) } },
+      { action: 'reimagine', kind: 'img2img', model: chosen.model, channel: { ageRestricted, uploadLimit: uploadLimitOf(interaction, ctx.config) } },
     );
   } catch (err) {
     if (err instanceof RequestError) return replyEphemeral(interaction, err.message);

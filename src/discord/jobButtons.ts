@@ -29,6 +29,9 @@ async function gateAndStart(ctx: BotContext, interaction: ButtonInteraction | Mo
 
 function derive(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInteraction, source: JobRow, change: Partial<Parameters<typeof buildParams>[0]> & { prompt?: string }, base: Partial<JobRow['params']> & Pick<JobRow['params'], 'action'>) {
   const p = source.params;
+  // The job's own model (rows from before model choice ran on the bot's default), still subject to the server's
+  // hidden models: choose() refuses one that was hidden or removed since.
+  const model = ctx.models.choose(interaction.guildId, p.model ?? ctx.models.defaultModel);
   return buildParams(
     {
       prompt: change.prompt ?? p.prompt,
@@ -42,9 +45,9 @@ function derive(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInt
       count: change.count ?? p.count,
       strength: change.strength ?? p.strength,
     },
-    ctx.defaults,
+    ctx.models.defaultsFor(model),
     effectiveLimits(ctx, interaction.guildId),
-    { ...base, channel: { ageRestricted: channelIsAgeRestricted(interaction), uploadLimit: uploadLimitOf(interaction, ctx.config) }, parentJobId: source.id },
+    { ...base, model, channel: { ageRestricted: channelIsAgeRestricted(interaction), uploadLimit: uploadLimitOf(interaction, ctx.config) }, parentJobId: source.id },
   );
 }
 

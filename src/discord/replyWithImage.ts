@@ -70,12 +70,13 @@ export const replyWithImage: MessageHandler = async (message, ctx) => {
   const ageRestricted = channelIsAgeRestricted(message);
   let params;
   try {
+    const chosen = ctx.models.pick(message.guildId, null);
     params = buildParams(
       { prompt },
-      ctx.defaults,
+      chosen.defaults,
       effectiveLimits(ctx, message.guildId),
       // No interaction, so no attachment_size_limit: the default limit (fitUpload still applies).
-      { action: 'reply', kind: 'img2img', channel: { ageRestricted, uploadLimit: uploadLimitOf(undefined, ctx.config), replyToMessageId: source.id } },
+      { action: 'reply', kind: 'img2img', model: chosen.model, channel: { ageRestricted, uploadLimit: uploadLimitOf(undefined, ctx.config), replyToMessageId: source.id } },
     );
   } catch (err) {
     if (err instanceof RequestError) return answered(message, err.message);

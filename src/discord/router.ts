@@ -31,6 +31,10 @@ export class Router {
         const command = this.slash.get(interaction.commandName);
         if (command?.kind === 'slash') await command.execute(interaction, ctx);
         else await this.unknown(interaction);
+      } else if (interaction.isAutocomplete()) {
+        const command = this.slash.get(interaction.commandName);
+        if (command?.kind === 'slash' && command.autocomplete) await command.autocomplete(interaction, ctx);
+        else await interaction.respond([]);
       } else if (interaction.isMessageContextMenuCommand()) {
         const command = this.menus.get(interaction.commandName);
         if (command?.kind === 'message-menu') await command.execute(interaction, ctx);

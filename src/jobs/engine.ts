@@ -9,6 +9,8 @@ import { PipelineWorker, WorkerCrashedError, type WorkerResult } from '../pipeli
 export interface GenerateHooks {
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /** Which installed model runs it (its folder name); engines with one model ignore it. Default: the default model. */
+  model?: string;
 }
 
 /** What the job service needs from inference; tests and the Redis backend can supply their own. */
@@ -16,7 +18,9 @@ export interface GenerationEngine {
   readonly info: PipelineInfo | undefined;
   generate(request: GenerateRequest, hooks?: GenerateHooks): Promise<WorkerResult>;
   /** Super-resolution with an ONNX model, off the bot's thread. Engines without it: the caller uses Lanczos. */
-  upscale?(image: RgbImage, factor: 2 | 4, modelPath: string): Promise<UpscaleResult>;
+  upscale?(image: RgbImage, factor: 2 | 4, modelPath: string, model?: string): Promise<UpscaleResult>;
+  /** Models loaded now, most recently used first (engines that load several: ModelPool). */
+  loadedModels?(): string[];
   /** Mean seconds per denoising step over recent jobs, for /status and ETAs. */
   secondsPerStep(): number | undefined;
   close(): Promise<void>;

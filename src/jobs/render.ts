@@ -62,7 +62,7 @@ export async function renderJob(engine: GenerationEngine, params: JobParams, inp
     request.initImage = await decodeRgb(inputs.init, params.width, params.height);
     request.strength = params.strength ?? DEFAULT_STRENGTH;
   }
-  const result = await engine.generate(request, { signal: options.signal, onProgress: previewingProgress(params.steps, options.onProgress) });
+  const result = await engine.generate(request, { signal: options.signal, onProgress: previewingProgress(params.steps, options.onProgress), ...(params.model ? { model: params.model } : {}) });
   const parametersFor = (seed: number, width: number, height: number, denoisingStrength?: number) =>
     formatParameters({
       prompt: params.prompt,
@@ -124,13 +124,13 @@ async function renderUpscale(engine: GenerationEngine, params: JobParams, inputs
   const started = performance.now();
   // An ONNX upscaler blocks its thread like any model, so it runs in the inference process; Lanczos (sharp, on
   // libuv's pool) is fine here.
-  const done = options.upscaleModel && engine.upscale ? await engine.upscale(image, source.factor, options.upscaleModel) : await upscale(image, source.factor);
+  const done = options.upscaleModel && engine.upscale ? await engine.upscale(image, source.factor, options.upscaleModel, params.model) : await upscale(image, source.factor);
   const parameters = readPngParameters(inputs.upscaleSource);
   const png = await encodePng(done.image, { parameters: `${parameters ?? params.prompt}, Upscale: ${source.factor}x ${done.method}`, software: options.software });
   return {
     images: [{ png, seed: params.seed, nsfw: false, width: done.image.width, height: done.image.height }],
     sampler: params.sampler ?? 'pndm',
-    model: engine.info?.modelName ?? 'unknown',
+    model: params.model ?? engine.info?.modelName ?? 'unknown',
     stepsRun: 0,
     promptTruncated: false,
     elapsedMs: performance.now() - started,

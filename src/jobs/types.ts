@@ -16,6 +16,12 @@ export interface JobParams extends Pick<GenerateRequest, 'prompt' | 'seed' | 'st
   negativePrompt: string;
   /** Undefined: the model folder's default. */
   sampler?: SamplerName;
+  /**
+   * The model (its folder name under MODELS_DIR) that runs it; set when the job is accepted (the server's default
+   * when the user chose none), so buttons and restarts keep it. Undefined only in rows from before models were
+   * selectable: the bot's default model.
+   */
+  model?: string;
   /** img2img: the init image, saved under DATA_DIR when the job was accepted (so a restart can run it). */
   initImagePath?: string;
   /** upscale: the PNG to enlarge and the factor. */

@@ -42,6 +42,10 @@ export interface AdvertisedModel {
   name: string;
   info: PipelineInfo;
   defaults: ImagineDefaults;
+  /** "SD 1.x", "LCM", ... (for /imagine's model menu). */
+  family?: string;
+  /** Loaded in the worker's memory now (a worker serves every model it has and loads them on demand). */
+  loaded?: boolean;
 }
 
 /** What a worker publishes under workerKey(id) every few seconds. */
@@ -54,6 +58,8 @@ export interface WorkerAdvert {
   concurrency: number;
   /** Job ids it is running now. */
   running: string[];
+  /** The models of those jobs (a worker serving several models runs one job at a time across them). */
+  runningModels?: string[];
   startedAt: number;
 }
 

@@ -23,6 +23,11 @@ export class RemoteEngine implements GenerationEngine {
     return undefined;
   }
 
+  /** Live workers (for /status: which worker holds which model). */
+  workerList(): readonly WorkerAdvert[] {
+    return this.workers();
+  }
+
   /** Live workers that serve the bot's model. */
   get workerCount(): number {
     return this.workers().filter((w) => w.models.some((m) => m.name === this.model)).length;
