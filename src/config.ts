@@ -34,6 +34,8 @@ export interface Config {
   attentionSlicing: AttentionSlicing;
   lowMemory: boolean;
   intraOpThreads: number | undefined;
+  /** Keep ONNX Runtime's optimized graph beside each model file, so later loads skip the optimization. */
+  graphCache: boolean;
   /** Release model sessions after this long idle (0 = never). */
   idleReleaseMs: number;
   maxSteps: number;
@@ -132,6 +134,7 @@ const schema = z.object({
   ATTENTION_SLICING: attention.default('auto'),
   LOW_MEMORY: bool.default(false),
   ORT_THREADS: int(0, 256).default(0),
+  ORT_GRAPH_CACHE: bool.default(true),
   IDLE_RELEASE_SECONDS: int(0, 86_400).default(0),
   // A server may narrow the request schema's ranges, never widen them.
   MAX_STEPS: int(1, rangeOf('steps').max).default(50),
@@ -192,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     attentionSlicing: e.ATTENTION_SLICING,
     lowMemory: e.LOW_MEMORY,
     intraOpThreads: e.ORT_THREADS === 0 ? undefined : e.ORT_THREADS,
+    graphCache: e.ORT_GRAPH_CACHE,
     idleReleaseMs: e.IDLE_RELEASE_SECONDS * 1000,
     maxSteps: e.MAX_STEPS,
     maxPixels: e.MAX_PIXELS,

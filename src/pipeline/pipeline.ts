@@ -144,7 +144,7 @@ export class StableDiffusionPipeline {
     const tokenizer = await loadTokenizer(folder.tokenizerDir);
     const tokenizer2 = folder.tokenizer2Dir ? await loadTokenizer(folder.tokenizer2Dir) : undefined;
     const schedulerConfig = normalizeSchedulerConfig(folder.schedulerConfig);
-    const settings: SessionSettings = { provider: options.provider, intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, log };
+    const settings: SessionSettings = { provider: options.provider, intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, optimizedCache: options.graphCache ?? false, log };
     let pipeline: StableDiffusionPipeline | undefined;
     const pool = new SessionPool(
       {

@@ -1,6 +1,8 @@
 // ONNX Runtime sessions: execution-provider selection with a logged CPU fallback, and feeds built from each
 // session's own input metadata (dtypes and ranks are never assumed: exports differ in both).
+import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { optimizedCacheKey, optimizedCachePaths, removeOptimizedCache, stampOptimizedCache, validOptimizedCache, writeOptions } from './onnx/optimizedCache.ts';
 import type { ProviderName } from './types.ts';
 import { float32ToFloat16 as toFloat16, float16ToFloat32 as toFloat32 } from './tensor.ts';
 
@@ -8,6 +10,11 @@ export interface SessionSettings {
   provider: ProviderName;
   intraOpThreads?: number;
   interOpThreads?: number;
+  /**
+   * Keep ONNX Runtime's optimized graph beside the model and load that next time (./onnx/optimizedCache.ts): the
+   * optimization is most of a large model's load time. Costs disk about the model's size. Default false.
+   */
+  optimizedCache?: boolean;
   log?: (message: string) => void;
 }
 
@@ -39,14 +46,52 @@ function sessionOptions(settings: SessionSettings, provider: ProviderName): ort.
 export async function createSession(path: string, settings: SessionSettings): Promise<LoadedSession> {
   if (settings.provider !== 'cpu') {
     try {
-      const session = await ort.InferenceSession.create(path, sessionOptions(settings, settings.provider));
+      const session = await createOptimized(path, settings, settings.provider);
       return { session, provider: settings.provider, path };
     } catch (err) {
       settings.log?.(`execution provider "${settings.provider}" unavailable (${firstLine(err)}); falling back to CPU for ${path}`);
     }
   }
-  const session = await ort.InferenceSession.create(path, sessionOptions(settings, 'cpu'));
+  const session = await createOptimized(path, settings, 'cpu');
   return { session, provider: 'cpu', path };
+}
+
+/**
+ * One provider's session, through the optimized-graph cache when enabled: a valid entry loads with optimization off;
+ * otherwise the session is created from the model as usual while ONNX Runtime writes the entry. A cache problem
+ * (unwritable folder, a corrupt entry ONNX Runtime refuses) costs only the cache: the model still loads.
+ */
+async function createOptimized(path: string, settings: SessionSettings, provider: ProviderName): Promise<ort.InferenceSession> {
+  const options = sessionOptions(settings, provider);
+  if (!settings.optimizedCache) return ort.InferenceSession.create(path, options);
+  const paths = optimizedCachePaths(path, provider);
+  const key = await optimizedCacheKey(path, provider);
+  if (await validOptimizedCache(paths, key)) {
+    try {
+      return await ort.InferenceSession.create(paths.graph, { ...options, graphOptimizationLevel: 'disabled' });
+    } catch (err) {
+      settings.log?.(`optimized-graph cache ${basename(paths.graph)} could not be loaded (${firstLine(err)}); rebuilding it`);
+    }
+  }
+  await removeOptimizedCache(paths);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, { ...options, ...writeOptions(paths) });
+  } catch (err) {
+    // Perhaps only the writing failed (a read-only model folder): load without the cache, and say so once.
+    await removeOptimizedCache(paths);
+    const plain = await ort.InferenceSession.create(path, options);
+    settings.log?.(`optimized-graph cache for ${basename(path)} not written (${firstLine(err)}); loading without it`);
+    return plain;
+  }
+  try {
+    await stampOptimizedCache(paths, key);
+    settings.log?.(`optimized-graph cache written: ${basename(paths.graph)} (next loads of ${basename(path)} skip graph optimization)`);
+  } catch (err) {
+    await removeOptimizedCache(paths);
+    settings.log?.(`optimized-graph cache for ${basename(path)} not kept (${firstLine(err)})`);
+  }
+  return session;
 }
 
 /** A CPU session opened only to read a file's input/output signatures: one thread, no graph optimisation. */

@@ -12,6 +12,8 @@ export interface PipelineOptions {
   lowMemory: boolean;
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** Keep ONNX Runtime's optimized graphs beside the model and load them next time (see onnx/optimizedCache.ts). */
+  graphCache?: boolean;
 }
 
 /** An 8-bit image in interleaved RGB (HWC), the currency between sharp and the pipeline. */
