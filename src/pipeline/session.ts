@@ -2,7 +2,8 @@
 // session's own input metadata (dtypes and ranks are never assumed: exports differ in both).
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { optimizedCacheKey, optimizedCachePaths, removeOptimizedCache, stampOptimizedCache, validOptimizedCache, writeOptions } from './onnx/optimizedCache.ts';
+import { rm } from 'node:fs/promises';
+import { newEntry, optimizedCacheKey, optimizedCachePaths, removeOptimizedCache, stampOptimizedCache, validOptimizedCache, writeOptions } from './onnx/optimizedCache.ts';
 import type { ProviderName } from './types.ts';
 import { float32ToFloat16 as toFloat16, float16ToFloat32 as toFloat32 } from './tensor.ts';
 
@@ -66,29 +67,34 @@ async function createOptimized(path: string, settings: SessionSettings, provider
   if (!settings.optimizedCache) return ort.InferenceSession.create(path, options);
   const paths = optimizedCachePaths(path, provider);
   const key = await optimizedCacheKey(path, provider);
-  if (await validOptimizedCache(paths, key)) {
+  const cached = await validOptimizedCache(paths, key);
+  if (cached) {
     try {
-      return await ort.InferenceSession.create(paths.graph, { ...options, graphOptimizationLevel: 'disabled' });
+      return await ort.InferenceSession.create(cached.graph, { ...options, graphOptimizationLevel: 'disabled' });
     } catch (err) {
-      settings.log?.(`optimized-graph cache ${basename(paths.graph)} could not be loaded (${firstLine(err)}); rebuilding it`);
+      settings.log?.(`optimized-graph cache ${basename(cached.graph)} could not be loaded (${firstLine(err)}); rebuilding it`);
     }
   }
-  await removeOptimizedCache(paths);
+  const entry = newEntry(paths);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(path, { ...options, ...writeOptions(paths) });
+    session = await ort.InferenceSession.create(path, { ...options, ...writeOptions(entry) });
   } catch (err) {
-    // Perhaps only the writing failed (a read-only model folder): load without the cache, and say so once.
-    await removeOptimizedCache(paths);
+    // Perhaps only the writing failed (a read-only model folder): load without the cache, and say so.
+    await rm(entry.graph, { force: true });
+    await rm(entry.data, { force: true });
     const plain = await ort.InferenceSession.create(path, options);
     settings.log?.(`optimized-graph cache for ${basename(path)} not written (${firstLine(err)}); loading without it`);
     return plain;
   }
   try {
-    await stampOptimizedCache(paths, key);
-    settings.log?.(`optimized-graph cache written: ${basename(paths.graph)} (next loads of ${basename(path)} skip graph optimization)`);
+    await stampOptimizedCache(paths, entry, key);
+    // Older builds (and a concurrent build that lost) are no longer named by the stamp.
+    await removeOptimizedCache(paths, entry);
+    settings.log?.(`optimized-graph cache written for ${basename(path)} (next loads skip graph optimization)`);
   } catch (err) {
-    await removeOptimizedCache(paths);
+    await rm(entry.graph, { force: true });
+    await rm(entry.data, { force: true });
     settings.log?.(`optimized-graph cache for ${basename(path)} not kept (${firstLine(err)})`);
   }
   return session;
