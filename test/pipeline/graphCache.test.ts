@@ -20,10 +20,10 @@ async function copyModel(name: string): Promise<{ dir: string; cleanup: () => Pr
 
 async function run(session: ort.InferenceSession): Promise<Float32Array> {
   const sample = new ort.Tensor('float32', Float32Array.from({ length: 4 * 8 * 8 }, (_, i) => Math.sin(i)), [1, 4, 8, 8]);
-  const meta = session.inputMetadata.find((m) => m.name === 'encoder_hidden_states') as { shape: (number | string)[] };
+  const meta = session.inputMetadata.find((m) => m.name === 'encoder_hidden_states') as unknown as { shape: readonly (number | string)[] };
   const width = Number(meta.shape[2]);
   const hidden = new ort.Tensor('float32', Float32Array.from({ length: 77 * width }, (_, i) => Math.cos(i)), [1, 77, width]);
-  const timestepMeta = session.inputMetadata.find((m) => m.name === 'timestep') as { type: string; shape: unknown[] };
+  const timestepMeta = session.inputMetadata.find((m) => m.name === 'timestep') as unknown as { type: string; shape: readonly unknown[] };
   const timestep = timestepMeta.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from([500n]), timestepMeta.shape.length ? [1] : []) : new ort.Tensor('float32', Float32Array.from([500]), timestepMeta.shape.length ? [1] : []);
   const out = await session.run({ sample, timestep, encoder_hidden_states: hidden });
   return out[session.outputNames[0]!]!.data as Float32Array;
