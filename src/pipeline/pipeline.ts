@@ -124,6 +124,8 @@ export class StableDiffusionPipeline {
   private actualProvider: ProviderName;
   private attentionNote = 'not loaded yet';
   private previewFailed = false;
+  /** Whether the UNet takes guidance as an embedding (timestep_cond), read from it at load. */
+  private unetEmbedsGuidance = false;
 
   private constructor(
     readonly options: PipelineOptions,
@@ -175,8 +177,18 @@ export class StableDiffusionPipeline {
       // Load what every generation needs now, so the first job does not pay for it and a broken export fails at start.
       for (const part of pipeline.textParts) await pool.get(part);
       for (const part of ['unet', 'vaeDecoder'] as const) await pool.get(part);
-      pipeline.checkUnetFamily(new Unet(await pool.get('unet')));
+      const unet = new Unet(await pool.get('unet'));
+      pipeline.checkUnetFamily(unet);
+      pipeline.unetEmbedsGuidance = unet.timeCondDim !== undefined;
       pipeline.actualProvider = pool.provider ?? options.provider;
+    } else {
+      // Low-memory mode holds one sub-model at a time, so a generation loads the UNet only after the text encoders are
+      // gone; what the text step needs to know of it (guidance as an embedding?) is read once here, then it is released.
+      const unet = new Unet(await pool.get('unet'));
+      pipeline.checkUnetFamily(unet);
+      pipeline.unetEmbedsGuidance = unet.timeCondDim !== undefined;
+      pipeline.actualProvider = pool.provider ?? options.provider;
+      await pool.release('unet');
     }
     return pipeline;
   }
@@ -275,13 +287,13 @@ export class StableDiffusionPipeline {
     const lowMemory = this.options.lowMemory;
 
     // 1. Text: the family's conditioning rows ([uncond; cond] under guidance).
-    const unet = new Unet(await this.pool.get('unet'));
-    this.checkUnetFamily(unet);
-    const embedded = unet.timeCondDim !== undefined;
+    // LCM-style UNets take guidance as an embedding (timestep_cond) instead of a second, unconditional batch.
+    const embedded = this.unetEmbedsGuidance;
     const guided = !embedded && request.guidance > 1;
     const conditioning = await this.encodePrompts(request, guided);
     if (lowMemory) for (const part of this.textParts) await this.pool.release(part);
     checkAborted();
+    const unet = new Unet(await this.pool.get('unet'));
 
     // 2. Timesteps and initial latents: one torch-compatible generator per image (seed, seed + 1, ...).
     const count = request.count;

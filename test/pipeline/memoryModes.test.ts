@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import type { AttentionSlicing, GenerateRequest } from '../../src/pipeline/types.ts';
 import type { TestModelName } from '../fixtures/models.ts';
 import { loadTestPipeline, maxAbsDiff, meanAbsDiff, request } from './helpers.ts';
+import { spySessions, type SessionEvent } from './sessionSpy.ts';
 
 async function generateWith(name: TestModelName, options: { lowMemory?: boolean; attentionSlicing?: AttentionSlicing }, req: GenerateRequest) {
   const pipeline = await loadTestPipeline(name, options);
@@ -45,6 +46,48 @@ describe('low-memory mode gives the same pixels as normal mode', () => {
     const normal = await generateWith('tiny-sd15', {}, req);
     const low = await generateWith('tiny-sd15', { lowMemory: true }, req);
     for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(low.result.images[i], normal.result.images[i]) <= 1);
+  });
+});
+
+describe('low-memory mode holds one sub-model at a time and runs the UNet one row at a time', () => {
+  // Pixel equality cannot tell whether the mode did anything; the sessions can. Guidance 7.5 with two images gives
+  // the UNet four rows per step ([uncond x2; cond x2]).
+  const req = request({ seed: 5, count: 2, guidance: 7.5, steps: 3, sampler: 'euler' });
+  const unetBatches = (events: SessionEvent[]) => events.filter((e) => e.kind === 'run' && e.model === 'unet').map((e) => e.batch);
+
+  test('low-memory: each sub-model is loaded when needed and released before the next; UNet batch 1', async () => {
+    const spy = spySessions();
+    try {
+      const pipeline = await loadTestPipeline('tiny-sd15', { lowMemory: true });
+      assert.deepEqual(spy.open(), [], 'nothing stays loaded after start (the UNet is only inspected)');
+      const atStart = spy.events.length;
+      await pipeline.generate(req);
+      const during = spy.events.slice(atStart);
+      assert.equal(spy.maxOpen, 1, `one session at a time: ${JSON.stringify(during)}`);
+      assert.deepEqual(spy.open(), [], 'everything released after the generation');
+      const loads = during.filter((e) => e.kind === 'load').map((e) => e.model);
+      assert.deepEqual(loads, ['text_encoder', 'unet', 'vae_decoder', 'safety_checker']);
+      assert.deepEqual(unetBatches(during), Array(3 * 4).fill(1), 'every UNet call has batch 1: 3 steps x 4 rows');
+      await pipeline.dispose();
+    } finally {
+      spy.restore();
+    }
+  });
+
+  test('normal mode: sub-models stay loaded and the UNet runs all rows in one call', async () => {
+    const spy = spySessions();
+    try {
+      const pipeline = await loadTestPipeline('tiny-sd15', { lowMemory: false });
+      assert.deepEqual(spy.open().sort(), ['text_encoder', 'unet', 'vae_decoder']);
+      const atStart = spy.events.length;
+      await pipeline.generate(req);
+      const during = spy.events.slice(atStart);
+      assert.deepEqual(during.filter((e) => e.kind === 'release'), []);
+      assert.deepEqual(unetBatches(during), [4, 4, 4]);
+      await pipeline.dispose();
+    } finally {
+      spy.restore();
+    }
   });
 });
 

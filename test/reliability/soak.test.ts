@@ -1,6 +1,6 @@
 // Soak: 200 small jobs from 20 users in waves, about one in six cancelled at random (seeded). Every job must end
-// delivered or cancelled, nothing may reject unhandled, the delivery layer's per-job state must drain to nothing, and
-// the heap after a full GC must stay within a bound, and memory outside the heap must level off between the first waves and the last.
+// delivered or cancelled, nothing may reject unhandled, the delivery layer's per-job state must drain to nothing, the
+// heap after a full GC must stay within a bound, and memory outside the heap must level off from the first waves on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
