@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ModelProto } from '../../src/pipeline/onnx/build.ts';
 import { buildClipVocab } from './clipVocab.ts';
 import { writeModel } from './graph.ts';
-import { closedFormSdxlUnet, closedFormUnet, safetyChecker, sdxlTextEncoder, textEncoder, unet, vaeDecoder, vaeEncoder, LATENT_CHANNELS, SDXL_POOLED, SDXL_TEXT_WIDTHS, SDXL_TIME_IDS, TEXT_HIDDEN } from './networks.ts';
+import { closedFormSdxlUnet, closedFormUnet, safetyChecker, sdxlTextEncoder, textEncoder, unet, vaeDecoder, vaeEncoder, INPAINT_CHANNELS, LATENT_CHANNELS, SDXL_POOLED, SDXL_TEXT_WIDTHS, SDXL_TIME_IDS, TEXT_HIDDEN } from './networks.ts';
 
 const TOKENIZER_FIXTURES = fileURLToPath(new URL('../../test/fixtures/tokenizers/', import.meta.url));
 const VOCAB_SIZE = Object.keys(buildClipVocab().vocab).length;
@@ -272,6 +272,34 @@ export const TEST_MODELS: Record<string, () => FolderSpec> = {
       vaeDecoder: vaeDecoder({ float: 'float32', closedForm: true }),
       safetyChecker: safetyChecker(),
     },
+  }),
+  // closed-form with the decoder's exact inverse as VAE encoder: img2img and inpainting by blending on a 4-channel UNet.
+  'closed-form-edit': () => ({
+    tokenizer: 'sd15',
+    scheduler: DDIM_CLOSED_FORM,
+    scalingFactor: 0.5,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int32', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }),
+      unet: closedFormUnet(),
+      vaeDecoder: vaeDecoder({ float: 'float32', closedForm: true }),
+      vaeEncoder: vaeEncoder({ float: 'float32', output: 'latent_sample', closedForm: true }),
+    },
+    imagine: { sampler: 'ddim', steps: 3, guidance: 7.5, width: 64, height: 64 },
+  }),
+  // The same as an inpainting export (runwayml/stable-diffusion-inpainting's layout): a 9-channel UNet.
+  'closed-form-inpaint': () => ({
+    tokenizer: 'sd15',
+    scheduler: DDIM_CLOSED_FORM,
+    scalingFactor: 0.5,
+    parts: {
+      textEncoder: textEncoder({ idsType: 'int32', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }),
+      unet: closedFormUnet({ inpainting: true }),
+      vaeDecoder: vaeDecoder({ float: 'float32', closedForm: true }),
+      vaeEncoder: vaeEncoder({ float: 'float32', output: 'latent_sample', closedForm: true }),
+    },
+    unetConfig: { in_channels: INPAINT_CHANNELS },
+    pipelineClass: 'OnnxStableDiffusionInpaintPipeline',
+    imagine: { sampler: 'ddim', steps: 3, guidance: 7.5, width: 64, height: 64 },
   }),
 };
 

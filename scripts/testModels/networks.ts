@@ -144,18 +144,30 @@ export function unet(opts: UnetOptions): ModelProto {
 
 // Closed-form UNet (prediction_type "sample"): ignores sample and timestep and predicts the clean latents
 //   out_sample[b, c, y, x] = C[c] + 10 * (mean(encoder_hidden_states[b]) - 0.5),   C = CLOSED_FORM_LATENT
+// The inpainting variant takes diffusers' 9-channel input [latents (4), mask (1), masked-image latents (4)] and is a
+// perfect inpainter: it predicts the prompt's latent where the mask is 1 and the masked image's latents elsewhere,
+//   out_sample = m * P + (1 - m) * M,   m = sample[:, 4],  M = sample[:, 5:9],  P = the prediction above
 export const CLOSED_FORM_LATENT = [0.2, -0.1, 0.0, -0.3] as const;
 export const CLOSED_FORM_GAIN = 10;
+export const INPAINT_CHANNELS = 2 * LATENT_CHANNELS + 1;
 
-export function closedFormUnet(): ModelProto {
+export function closedFormUnet(opts: { inpainting?: boolean } = {}): ModelProto {
   const g = new GraphBuilder('float32');
+  const channels = opts.inpainting ? INPAINT_CHANNELS : LATENT_CHANNELS;
   const mean = g.op('ReduceMean', ['encoder_hidden_states'], { axes: [1, 2], keepdims: 1 }); // [b, 1, 1]
   const term = g.op('Mul', [g.op('Sub', [g.op('Unsqueeze', [mean, g.int64([3])]), g.scalar(0.5)]), g.scalar(CLOSED_FORM_GAIN)]); // [b, 1, 1, 1]
   const perChannel = g.op('Add', [term, g.weight('latent_constant', [1, LATENT_CHANNELS, 1, 1], [...CLOSED_FORM_LATENT])]); // [b, 4, 1, 1]
-  g.op('Expand', [perChannel, g.op('Shape', ['sample'])], {}, 'out_sample');
+  if (opts.inpainting) {
+    const slice = (from: number, to: number) => g.op('Slice', ['sample', g.int64([from]), g.int64([to]), g.int64([1])]);
+    const mask = slice(LATENT_CHANNELS, LATENT_CHANNELS + 1); // [b, 1, h, w]
+    const masked = slice(LATENT_CHANNELS + 1, INPAINT_CHANNELS); // [b, 4, h, w]
+    g.op('Add', [masked, g.op('Mul', [mask, g.op('Sub', [perChannel, masked])])], {}, 'out_sample');
+  } else {
+    g.op('Expand', [perChannel, g.op('Shape', ['sample'])], {}, 'out_sample');
+  }
   return g.build(
     [
-      valueInfo('sample', 'float32', ['batch_size', LATENT_CHANNELS, 'height', 'width']),
+      valueInfo('sample', 'float32', ['batch_size', channels, 'height', 'width']),
       valueInfo('timestep', 'int64', [1]),
       valueInfo('encoder_hidden_states', 'float32', ['batch_size', 'sequence_length', TEXT_HIDDEN]),
     ],
@@ -206,12 +218,25 @@ export function vaeDecoder(opts: { float: FloatType; closedForm?: boolean; name?
 // VAE encoder. sample [b, 3, H, W] -> 8x8 average pool -> 1x1 Conv:
 //   'latent_sample':     [b, 4, H/8, W/8]  (diffusers' legacy export, already sampled)
 //   'latent_parameters': [b, 8, H/8, W/8]  (optimum: channels 0-3 mean, 4-7 log-variance, biased to about -6)
-export function vaeEncoder(opts: { float: FloatType; output: 'latent_sample' | 'latent_parameters' }): ModelProto {
+// The closed-form encoder ('latent_sample') is the exact inverse of the closed-form decoder on 8x8 blocks of one
+// colour: W = CLOSED_FORM_ENCODER.W, bias CLOSED_FORM_ENCODER.bias, so that A (W x + b) + β = x.
+export const CLOSED_FORM_ENCODER = {
+  W: [
+    [2, 0, 0],
+    [0, 2, 0],
+    [0, 0, 2],
+    [0, 0, 2],
+  ],
+  bias: [-0.02, -0.2, 0.2, 0.2],
+} as const;
+
+export function vaeEncoder(opts: { float: FloatType; output: 'latent_sample' | 'latent_parameters'; closedForm?: boolean }): ModelProto {
   const g = new GraphBuilder(opts.float);
   const channels = opts.output === 'latent_sample' ? LATENT_CHANNELS : 2 * LATENT_CHANNELS;
   const pooled = g.op('AveragePool', ['sample'], { kernel_shape: [8, 8], strides: [8, 8] });
-  const bias = Array.from({ length: channels }, (_, i) => (i < LATENT_CHANNELS ? 0 : -6));
-  g.op('Conv', [pooled, g.weight('conv_weight', [channels, 3, 1, 1], pseudoRandom(channels * 3, 50, 0.5)), g.weight('conv_bias', [channels], bias)], {}, opts.output);
+  const bias = opts.closedForm ? [...CLOSED_FORM_ENCODER.bias] : Array.from({ length: channels }, (_, i) => (i < LATENT_CHANNELS ? 0 : -6));
+  const weight = opts.closedForm ? CLOSED_FORM_ENCODER.W.flat() : pseudoRandom(channels * 3, 50, 0.5);
+  g.op('Conv', [pooled, g.weight('conv_weight', [channels, 3, 1, 1], weight), g.weight('conv_bias', [channels], bias)], {}, opts.output);
   return g.build(
     [valueInfo('sample', opts.float, ['batch_size', 3, 'sample_height', 'sample_width'])],
     [valueInfo(opts.output, opts.float, ['batch_size', channels, 'latent_height', 'latent_width'])],

@@ -568,7 +568,9 @@ export async function inspectSignatures(folder: ModelFolder): Promise<SignatureP
       problems.push({ part: 'unet', file: folder.paths.unet, problem: `encoder_hidden_states has width ${unetHidden} but the text encoder outputs ${textHidden}`, fix: 'use the text encoder and UNet of the same model' });
     }
   }
-  const unetChannels = dim(seen.unet?.inputs.find((m) => m.name === 'sample'), 1);
+  const sampleChannels = dim(seen.unet?.inputs.find((m) => m.name === 'sample'), 1);
+  // An inpainting UNet takes [latents, mask, masked-image latents]: 2 * latent channels + 1.
+  const unetChannels = sampleChannels === 9 ? 4 : sampleChannels;
   const vaeChannels = dim(seen.vaeDecoder?.inputs.find((m) => m.name === 'latent_sample'), 1);
   if (unetChannels && vaeChannels && unetChannels !== vaeChannels) {
     problems.push({ part: 'vaeDecoder', file: folder.paths.vaeDecoder, problem: `latent_sample has ${vaeChannels} channels but the UNet works on ${unetChannels}`, fix: 'use the VAE of the same model family' });

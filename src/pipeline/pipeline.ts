@@ -12,7 +12,8 @@ import { createSession, releaseSession, type LoadedSession, type SessionSettings
 import type { TextTokenizer } from './textEncoder.ts';
 import { sdConditioning, sdxlConditioning, type UnetConditioning } from './conditioning.ts';
 import { guidanceEmbedding, Unet } from './unet.ts';
-import { decodeLatents, encodeImage } from './vae.ts';
+import { decodeLatents, encodeChw, encodeImage } from './vae.ts';
+import { appendChannels, applyOverlay, maskStrength, inpaintConditioning, LatentBlend, latentMaskFor, maskedImageChw, planInpaint } from './inpaint/index.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
 import { prepareUnet } from './attention/index.ts';
@@ -298,6 +299,11 @@ export class StableDiffusionPipeline {
     // 2. Timesteps and initial latents: one torch-compatible generator per image (seed, seed + 1, ...).
     const count = request.count;
     const channels = unet.latentChannels;
+    // Inpainting: the picture the model works on (the crop in "only masked" mode) and its binary mask.
+    const masked = request.mask ? await planInpaint(request) : undefined;
+    const initImage = masked?.image ?? request.initImage;
+    let blend: LatentBlend | undefined;
+    let maskedLatents: Float32Array[] | undefined;
     const lh = request.height / 8;
     const lw = request.width / 8;
     const perImage = channels * lh * lw;
@@ -307,8 +313,8 @@ export class StableDiffusionPipeline {
     let timesteps = scheduler.timesteps;
     let latents: Float32Array = new Float32Array(perImage * count);
     const scaling = this.folder.vaeScalingFactor;
-    if (request.initImage) {
-      const strength = request.strength ?? defaultStrength(this.folder.family);
+    if (initImage) {
+      const strength = request.strength ?? (masked ? maskStrength(request, unet.inpainting) : defaultStrength(this.folder.family));
       // img2imgTimesteps throws a RangeError when steps x strength rounds down to no step: that is the user's request.
       const plan = (() => {
         try {
@@ -321,13 +327,29 @@ export class StableDiffusionPipeline {
       timesteps = plan.timesteps;
       if (timesteps.length === 0) throw new InvalidRequestError('strength is too low: no denoising step would run; raise strength or steps');
       const encoder = await this.pool.get('vaeEncoder');
+      // diffusers' inpainting starts from pure noise at full strength, and encodes the image only when it needs it
+      // (a 4-channel UNet blends with it); img2img always noises the image's latents.
+      const pureNoise = masked !== undefined && strength === 1;
+      const blendWithImage = masked !== undefined && !unet.inpainting;
+      const imageLatents: Float32Array[] = [];
+      const noises: Float32Array[] = [];
       for (let i = 0; i < count; i++) {
         // As diffusers does with one generator per image: sample the encoder's distribution, then draw the noise.
-        const init = await encodeImage(encoder, request.initImage, generators[i]);
-        const scaled = init.latents.map((v) => v * scaling);
+        const scaled = !pureNoise || blendWithImage ? (await encodeImage(encoder, initImage, generators[i])).latents.map((v) => v * scaling) : undefined;
         const eps = generators[i].randn(perImage);
-        latents.set(scheduler.addNoise(scaled, eps, timesteps[0]), i * perImage);
+        latents.set(pureNoise ? eps.map((v) => v * scheduler.initNoiseSigma) : scheduler.addNoise(scaled!, eps, timesteps[0]), i * perImage);
+        if (blendWithImage) {
+          imageLatents.push(scaled!);
+          noises.push(eps);
+        }
       }
+      if (masked && unet.inpainting) {
+        // Then the masked image (the repainted pixels greyed out), with the same generators, as prepare_mask_latents.
+        const chw = maskedImageChw(initImage, masked.binary);
+        maskedLatents = [];
+        for (let i = 0; i < count; i++) maskedLatents.push((await encodeChw(encoder, chw, initImage.width, initImage.height, generators[i])).latents.map((v) => v * scaling));
+      }
+      if (masked && blendWithImage) blend = new LatentBlend(latentMaskFor(masked, request.width, request.height), imageLatents, noises, channels);
       if (lowMemory) await this.pool.release('vaeEncoder');
     } else {
       for (let i = 0; i < count; i++) latents.set(generators[i].randn(perImage), i * perImage);
@@ -340,12 +362,13 @@ export class StableDiffusionPipeline {
     const timeCond = embedded ? guidanceEmbedding(request.guidance, unet.timeCondDim!, count) : undefined;
     const total = timesteps.length;
     const previewEvery = request.previewEvery ?? 0;
+    const maskInput = unet.inpainting ? inpaintConditioning(count, lh * lw, masked ? latentMaskFor(masked, request.width, request.height) : undefined, maskedLatents) : undefined;
     for (let i = 0; i < total; i++) {
       const t = timesteps[i];
       const scaled = scheduler.scaleModelInput(latents, t);
-      const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, conditioning, guided, guidance: request.guidance, timeCond, lowMemory });
+      const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, conditioning, guided, guidance: request.guidance, timeCond, lowMemory, maskInput });
       const out = scheduler.step(prediction, t, latents, noise);
-      latents = out.prevSample;
+      latents = blend ? blend.apply(out.prevSample, scheduler, timesteps[i + 1]) : out.prevSample;
       const event: ProgressEvent = { step: i + 1, total, elapsedMs: performance.now() - started };
       if (previewEvery > 0 && ((i + 1) % previewEvery === 0 || i + 1 === total) && i + 1 < total) {
         event.preview = await this.preview(out.predOriginalSample ?? latents, [count, channels, lh, lw], lowMemory);
@@ -363,7 +386,8 @@ export class StableDiffusionPipeline {
     for (let i = 0; i < count; i++) {
       const one = latents.subarray(i * perImage, (i + 1) * perImage).map((v) => v / scaling);
       const rgb = await decodeLatents(decoder, one, [1, channels, lh, lw]);
-      images.push({ ...rgb, seed: request.seed + i });
+      // Inpainting: the original comes back over the result outside the mask (and the crop is pasted back).
+      images.push({ ...(masked ? await applyOverlay(rgb, masked.overlay) : rgb), seed: request.seed + i });
       checkAborted();
     }
     if (lowMemory) await this.pool.release('vaeDecoder');
@@ -394,18 +418,22 @@ export class StableDiffusionPipeline {
     unet: Unet,
     scaled: Float32Array,
     t: number,
-    s: { count: number; channels: number; lh: number; lw: number; conditioning: UnetConditioning; guided: boolean; guidance: number; timeCond?: Float32Array; lowMemory: boolean },
+    s: { count: number; channels: number; lh: number; lw: number; conditioning: UnetConditioning; guided: boolean; guidance: number; timeCond?: Float32Array; lowMemory: boolean; maskInput?: Float32Array },
   ): Promise<Float32Array> {
     const perImage = s.channels * s.lh * s.lw;
     const c = s.conditioning;
     const perText = c.tokens * c.width;
     const rows = s.guided ? 2 * s.count : s.count;
-    const sample = s.guided ? concat(scaled, scaled) : scaled;
+    const latentRows = s.guided ? concat(scaled, scaled) : scaled;
+    // An inpainting UNet also takes the mask and the masked image's latents, after the latents on the channel axis.
+    const sample = s.maskInput ? appendChannels(latentRows, s.maskInput, rows, s.count) : latentRows;
+    const inputChannels = sample.length / (rows * s.lh * s.lw);
+    const perInput = inputChannels * s.lh * s.lw;
     let out: Float32Array;
     if (!s.lowMemory) {
       out = await unet.predict({
         sample,
-        sampleDims: [rows, s.channels, s.lh, s.lw],
+        sampleDims: [rows, inputChannels, s.lh, s.lw],
         timestep: t,
         encoderHiddenStates: c.hidden,
         hiddenDims: [rows, c.tokens, c.width],
@@ -417,8 +445,8 @@ export class StableDiffusionPipeline {
       for (let r = 0; r < rows; r++) {
         const img = r % s.count;
         const part = await unet.predict({
-          sample: sample.subarray(r * perImage, (r + 1) * perImage),
-          sampleDims: [1, s.channels, s.lh, s.lw],
+          sample: sample.subarray(r * perInput, (r + 1) * perInput),
+          sampleDims: [1, inputChannels, s.lh, s.lw],
           timestep: t,
           encoderHiddenStates: c.hidden.subarray(r * perText, (r + 1) * perText),
           hiddenDims: [1, c.tokens, c.width],
@@ -464,13 +492,30 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
 
 /**
  * Checks a request against the one request schema (./request.ts), plus what only the pipeline knows (the init image's
- * size). Throws InvalidRequestError naming every field that is wrong; returns the request with defaults filled in.
+ * size, the mask). Throws InvalidRequestError naming every field that is wrong; returns the request with defaults filled in.
  */
 export function validateRequest(r: GenerateRequest): GenerateRequest {
   const parsed = parseRequestFields(r);
   if (!parsed.ok) throw new InvalidRequestError(parsed.problems.join('; '));
-  if (r.initImage && (r.initImage.width !== r.width || r.initImage.height !== r.height)) {
+  if (r.initImage && !r.onlyMasked && (r.initImage.width !== r.width || r.initImage.height !== r.height)) {
     throw new InvalidRequestError(`the init image is ${r.initImage.width}x${r.initImage.height}; it must be resized to ${r.width}x${r.height} first`);
   }
+  validateMask(r, (message) => {
+    throw new InvalidRequestError(message);
+  });
   return parsed.value;
+}
+
+/** Mask fields: a mask needs an init image of its size and something to repaint; the mask options need a mask. */
+function validateMask(r: GenerateRequest, fail: (message: string) => never): void {
+  if (!r.mask) {
+    if (r.onlyMasked) fail('"only the masked area" needs a mask');
+    return;
+  }
+  if (!r.initImage) fail('a mask needs an init image to paint into');
+  const image = r.initImage!;
+  if (r.mask.width !== image.width || r.mask.height !== image.height) fail(`the mask is ${r.mask.width}x${r.mask.height} but the init image is ${image.width}x${image.height}; resize the mask first`);
+  if (r.mask.data.length !== r.mask.width * r.mask.height) fail('the mask must have one byte per pixel');
+  if (r.mask.data.every((v) => v === 0)) fail('the mask is all black: there is nothing to repaint (white marks what to repaint)');
+  if (r.onlyMasked && (image.width > 4096 || image.height > 4096 || image.width < 8 || image.height < 8)) fail(`the init image is ${image.width}x${image.height}; "only the masked area" takes images from 8 to 4096 pixels a side`);
 }

@@ -41,6 +41,9 @@ export const generateRequestFields = {
   strength: z.number().min(0.01).max(1).optional(),
   /** Emit a preview every this many steps (0 = never). */
   previewEvery: z.int().min(0).max(10_000).optional(),
+  // Inpainting: Gaussian blur of the mask, and the margin around it in "only the masked area" mode, in pixels.
+  maskBlur: z.number().min(0).max(64).optional(),
+  maskPadding: z.int().min(0).max(1024).optional(),
 };
 
 export type RequestField = keyof typeof generateRequestFields;
@@ -55,7 +58,7 @@ true satisfies SchemaOutput extends Pick<GenerateRequest, RequestField> ? true :
 true satisfies Pick<GenerateRequest, RequestField> extends z.input<typeof generateRequestSchema> ? true : false;
 
 /** Names used in messages where the key is not the word a user knows. */
-const FIELD_LABELS: Partial<Record<RequestField, string>> = { negativePrompt: 'negative prompt' };
+const FIELD_LABELS: Partial<Record<RequestField, string>> = { negativePrompt: 'negative prompt', maskBlur: 'mask blur', maskPadding: 'mask padding' };
 
 export function fieldLabel(field: string): string {
   return FIELD_LABELS[field as RequestField] ?? field;

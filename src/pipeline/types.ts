@@ -23,6 +23,13 @@ export interface RgbImage {
   height: number;
 }
 
+/** An 8-bit single-channel mask (row-major): 255 = repaint, 0 = keep, values between blend. */
+export interface MaskImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
 export interface GenerateRequest {
   prompt: string;
   negativePrompt?: string;
@@ -34,10 +41,25 @@ export interface GenerateRequest {
   height: number;
   /** 1-4 images; image i uses seed + i. */
   count: number;
-  /** img2img: the init image, already resized to width x height. */
+  /** img2img: the init image, already resized to width x height (any size with onlyMasked). */
   initImage?: RgbImage;
-  /** img2img strength in (0, 1]; default 0.8. */
+  /** img2img strength in (0, 1]; default 0.8, or 1 with a mask (0.9 for maskPrefilled on a 4-channel UNet). */
   strength?: number;
+  /**
+   * Inpainting: which pixels of initImage to repaint (white) and keep (black), the init image's size. The result
+   * comes back at the init image's size with the original pixels composited over it outside the (blurred) mask.
+   */
+  mask?: MaskImage;
+  /** Gaussian blur of the mask in pixels: the band where the new content fades into the kept original. Default 0. */
+  maskBlur?: number;
+  /**
+   * Only the masked area: crop around the mask (padded by maskPadding pixels, default 32), generate that crop at
+   * width x height and paste it back; the init image may then be of any size.
+   */
+  onlyMasked?: boolean;
+  maskPadding?: number;
+  /** Outpainting: the masked area holds a pre-fill the model should continue (see PREFILLED_STRENGTH). */
+  maskPrefilled?: boolean;
   /** Emit a cheap preview with progress events every this many steps (0 = never). */
   previewEvery?: number;
 }

@@ -46,10 +46,20 @@ export class Unet {
     return typeof dim === 'number' ? dim : 256;
   }
 
-  /** Latent channels the UNet expects (4 for SD 1.x/2.x), when the export fixes it. */
-  get latentChannels(): number {
+  /** Channels of the declared sample input (9 for inpainting UNets), when the export fixes it. */
+  get inputChannels(): number {
     const c = this.sample.shape[1];
     return typeof c === 'number' ? c : 4;
+  }
+
+  /** An inpainting UNet: its sample is [latents (4), mask (1), masked-image latents (4)] on the channel axis. */
+  get inpainting(): boolean {
+    return this.inputChannels === 9;
+  }
+
+  /** Latent channels the UNet denoises (4 for SD 1.x/2.x and their inpainting variants). */
+  get latentChannels(): number {
+    return this.inpainting ? 4 : this.inputChannels;
   }
 
   /** How many timestep values to feed: scalar, one, or one per batch row (when the dim is the sample's batch dim). */

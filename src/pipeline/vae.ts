@@ -44,8 +44,13 @@ export function rgbToChw(image: RgbImage): Float32Array {
  * so img2img stays reproducible from its seed.
  */
 export async function encodeImage(encoder: LoadedSession, image: RgbImage, noise: NoiseSource): Promise<{ latents: Float32Array; dims: [number, number, number, number] }> {
+  return encodeChw(encoder, rgbToChw(image), image.width, image.height, noise);
+}
+
+/** encodeImage for an image already in [-1, 1] planar CHW (inpainting's masked image holds values 8 bits cannot). */
+export async function encodeChw(encoder: LoadedSession, chw: Float32Array, width: number, height: number, noise: NoiseSource): Promise<{ latents: Float32Array; dims: [number, number, number, number] }> {
   const spec = inputSpec(encoder, 'sample');
-  const out = await runSession(encoder, { sample: tensorFor(spec.type, rgbToChw(image), [1, 3, image.height, image.width]) });
+  const out = await runSession(encoder, { sample: tensorFor(spec.type, chw, [1, 3, height, width]) });
   if (out.latent_sample) {
     const d = out.latent_sample.dims;
     return { latents: outputAsFloat32(out.latent_sample), dims: [d[0], d[1], d[2], d[3]] };
