@@ -9,10 +9,13 @@
 //
 // Exit codes: 0 written; 2 bad input (one line on stderr naming the problem); 1 the run failed; 130 cancelled by
 // Ctrl-C / SIGTERM (the generation is cancelled in the inference process, nothing is written).
+import sharp from 'sharp';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadInitImage, InitImageError } from '../pipeline/initImage.ts';
+import { loadMask } from '../pipeline/inpaint/loadMask.ts';
+import { outpaintCanvas } from '../pipeline/inpaint/outpaint.ts';
 import { loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline/modelFolder.ts';
 import { formatParameters } from '../pipeline/parameters.ts';
 import { GenerationCancelledError, InvalidRequestError, validateRequest } from '../pipeline/pipeline.ts';
@@ -58,19 +61,49 @@ async function checkOutputs(paths: string[]): Promise<void> {
   }
 }
 
-async function readInitImage(args: GenerateArgs, folder: ModelFolder, size: { width: number; height: number }): Promise<RgbImage> {
-  if (!folder.paths.vaeEncoder) throw new UsageError(`--init-image: the model ${folder.name} has no vae_encoder/model.onnx, so it cannot do img2img`);
-  let bytes: Buffer;
+/** "Only the masked area" works on the init image at its own size, up to this many pixels (it generates a crop). */
+const ONLY_MASKED_MAX_PIXELS = 2048 * 2048;
+
+async function readFileArg(flag: string, path: string): Promise<Buffer> {
   try {
-    bytes = await readFile(args.initImage!);
+    return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--init-image ${args.initImage}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`}`);
+    throw new UsageError(`${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`}`);
   }
+}
+
+/** The init image's own size in multiples of 8, shrunk (never enlarged) to fit `maxPixels`. */
+function nativeSize(width: number, height: number, maxPixels: number): { width: number; height: number } {
+  const s = Math.min(1, Math.sqrt(maxPixels / (width * height)));
+  return { width: Math.max(8, Math.floor((width * s) / 8) * 8), height: Math.max(8, Math.floor((height * s) / 8) * 8) };
+}
+
+async function readMask(args: GenerateArgs, image: RgbImage): Promise<GenerateRequest['mask']> {
+  const bytes = await readFileArg('--mask', args.mask!);
   try {
+    return (await loadMask(bytes, { width: image.width, height: image.height, limitInputPixels: INIT_IMAGE_INPUT_LIMIT })).mask;
+  } catch (err) {
+    if (err instanceof InitImageError) throw new UsageError(`--mask ${args.mask}: ${err.message}`);
+    throw err;
+  }
+}
+
+async function readInitImage(args: GenerateArgs, folder: ModelFolder, size: { width: number; height: number }): Promise<RgbImage> {
+  if (!folder.paths.vaeEncoder) throw new UsageError(`--init-image: the model ${folder.name} has no vae_encoder/model.onnx, so it cannot do img2img`);
+  const bytes = await readFileArg('--init-image', args.initImage!);
+  try {
+    let exact: { width?: number; height?: number } = { width: args.width, height: args.height };
+    if (args.onlyMasked) {
+      // The picture keeps its own size; --width/--height are the size the masked crop is generated at.
+      const meta = await sharp(bytes).metadata().catch(() => undefined);
+      const swap = (meta?.orientation ?? 1) >= 5;
+      const w = (swap ? meta?.height : meta?.width) ?? size.width;
+      const h = (swap ? meta?.width : (meta?.pageHeight ?? meta?.height)) ?? size.height;
+      exact = nativeSize(w, h, ONLY_MASKED_MAX_PIXELS);
+    }
     const loaded = await loadInitImage(bytes, {
-      width: args.width,
-      height: args.height,
+      ...exact,
       // Without an explicit size the image keeps its aspect ratio at about the model's default pixel count.
       maxPixels: size.width * size.height,
       multiple: 64,
@@ -97,20 +130,47 @@ export async function buildRequest(args: GenerateArgs, folder: ModelFolder): Pro
     width: size.width,
     height: size.height,
     count: args.count,
-    strength: args.initImage ? (args.strength ?? FALLBACK_DEFAULTS.strength) : undefined,
+    // With a mask the pipeline chooses (1, as diffusers' inpainting; a little less for outpainting on 4-channel UNets).
+    strength: args.initImage ? (args.strength ?? (isEdit(args) ? undefined : FALLBACK_DEFAULTS.strength)) : undefined,
   };
   // Check sizes and numbers before decoding the init image: its size follows from them.
   validateRequest(request);
   if (args.initImage) {
     request.initImage = await readInitImage(args, folder, size);
-    request.width = request.initImage.width;
-    request.height = request.initImage.height;
+    if (!args.onlyMasked) {
+      request.width = request.initImage.width;
+      request.height = request.initImage.height;
+    }
+    if (args.mask) {
+      request.mask = await readMask(args, request.initImage);
+      request.maskBlur = args.maskBlur;
+      request.onlyMasked = args.onlyMasked || undefined;
+    } else if (args.zoomOut !== undefined || args.pan) {
+      // The canvas may grow (pan) to half again the default pixel count; beyond that the picture shrinks to fit.
+      const canvas = await outpaintCanvas(request.initImage, args.pan ? { pan: args.pan } : { zoomOut: args.zoomOut! }, Math.floor(size.width * size.height * 1.5));
+      Object.assign(request, { initImage: canvas.image, mask: canvas.mask, maskPrefilled: true, maskBlur: args.maskBlur, width: canvas.image.width, height: canvas.image.height });
+    }
     validateRequest(request);
   }
   return request;
 }
 
-export function parametersFor(request: GenerateRequest, result: WorkerResult, seed: number): string {
+function isEdit(args: GenerateArgs): boolean {
+  return Boolean(args.mask || args.pan || args.zoomOut !== undefined);
+}
+
+/** A1111's infotext keys for inpainting, plus ours for outpainting (the mask itself is not in the PNG). */
+function maskParameters(request: GenerateRequest, args?: GenerateArgs): Record<string, string | number> {
+  const extra: Record<string, string | number> = {};
+  if (!request.mask) return extra;
+  if (request.maskBlur) extra['Mask blur'] = request.maskBlur;
+  if (request.onlyMasked) extra['Inpaint area'] = 'Only masked';
+  if (args?.zoomOut !== undefined) extra['Outpaint'] = `zoom out ${args.zoomOut}`;
+  if (args?.pan) extra['Outpaint'] = `pan ${args.pan}`;
+  return extra;
+}
+
+export function parametersFor(request: GenerateRequest, result: WorkerResult, seed: number, args?: GenerateArgs): string {
   return formatParameters({
     prompt: request.prompt,
     negativePrompt: request.negativePrompt,
@@ -118,10 +178,11 @@ export function parametersFor(request: GenerateRequest, result: WorkerResult, se
     sampler: result.sampler,
     guidance: request.guidance,
     seed,
-    width: request.width,
-    height: request.height,
+    width: request.onlyMasked ? request.initImage!.width : request.width,
+    height: request.onlyMasked ? request.initImage!.height : request.height,
     model: result.modelName,
-    denoisingStrength: request.initImage ? request.strength : undefined,
+    denoisingStrength: request.initImage ? (request.strength ?? (request.mask ? result.strength : undefined)) : undefined,
+    extra: maskParameters(request, args),
   });
 }
 
@@ -192,7 +253,7 @@ async function run(argv: readonly string[]): Promise<number> {
     phase = 'write';
     if (result.promptTruncated) process.stderr.write('warning: the prompt was cut to the text encoder\'s 77-token limit\n');
     // Encode everything before writing anything: an encoding failure then leaves no file at all.
-    const pngs = await Promise.all(result.images.map((image) => encodePng(image, { parameters: parametersFor(request, result, image.seed), software: SOFTWARE })));
+    const pngs = await Promise.all(result.images.map((image) => encodePng(image, { parameters: parametersFor(request, result, image.seed, args), software: SOFTWARE })));
     for (const [i, png] of pngs.entries()) {
       await writeFileAtomic(outputs[i], png);
       process.stdout.write(`${outputs[i]}\n`);

@@ -7,6 +7,7 @@ import { samplerFromA1111 } from '../pipeline/parameters.ts';
 import { DEFAULT_STRENGTH, FALLBACK_DEFAULTS, REQUEST_RULES, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
 import type { AttentionSlicing, ProviderName } from '../pipeline/types.ts';
 import { PROVIDER_NAMES } from '../config.ts';
+import { PAN_DIRECTIONS, ZOOM_RANGE, type PanDirection } from '../pipeline/inpaint/outpaint.ts';
 
 /** Bad input on the command line; the message is one line meant for the person who typed it. */
 export class UsageError extends Error {
@@ -31,6 +32,14 @@ export interface GenerateArgs {
   count: number;
   initImage?: string;
   strength?: number;
+  /** Inpainting: white = repaint, black = keep (or a transparent PNG's opaque part). */
+  mask?: string;
+  maskBlur?: number;
+  onlyMasked: boolean;
+  /** Outpainting: shrink the picture into the centre of a same-size canvas by this factor (1.1-2). */
+  zoomOut?: number;
+  /** Outpainting: grow the canvas by half on this side. */
+  pan?: PanDirection;
   attentionSlicing: AttentionSlicing;
   provider: CliProvider;
   lowMemory: boolean;
@@ -95,6 +104,11 @@ function buildCommand(): Command {
     .option('--count <n>', `images to generate, ${span('count')}; image i uses seed + i`, integer('count'), FALLBACK_DEFAULTS.count)
     .option('--init-image <file>', 'img2img: start from this image (resized to --width/--height, or fitted to the default size)')
     .option('--strength <f>', `img2img strength, ${span('strength')} (default ${DEFAULT_STRENGTH}); needs --init-image`, decimal('strength'))
+    .option('--mask <file>', 'inpainting: repaint the white part of this mask (a transparent PNG: its opaque part) and keep the black; needs --init-image, resized to it')
+    .option('--mask-blur <n>', `blur the mask by this many pixels, ${span('maskBlur')}, so the new part fades into the kept one (default 0)`, decimal('mask blur'))
+    .option('--only-masked', 'inpaint only the area around the mask, at the full --width/--height, and paste it back (small regions get full detail)', false)
+    .option('--zoom-out <f>', `outpainting: shrink the init image into the centre of a canvas of the same size and paint around it (${ZOOM_RANGE.min}-${ZOOM_RANGE.max})`, decimal('zoom out'))
+    .addOption(new Option('--pan <side>', 'outpainting: grow the init image by half on this side and paint the new part').choices(PAN_DIRECTIONS))
     .option('--attention-slicing <mode>', 'off|auto|max|flash|N', attentionSlicing, 'auto' as AttentionSlicing)
     .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(CLI_PROVIDERS).default('cpu'))
     .option('--low-memory', 'load one sub-model at a time and run guidance as batch-1 passes (small GPUs)', false)
@@ -136,6 +150,11 @@ export function parseGenerateArgs(argv: readonly string[]): ParsedCommandLine {
     count: o.count,
     initImage: o.initImage,
     strength: o.strength,
+    mask: o.mask,
+    maskBlur: o.maskBlur,
+    onlyMasked: o.onlyMasked,
+    zoomOut: o.zoomOut,
+    pan: o.pan,
     attentionSlicing: o.attentionSlicing,
     provider: o.provider,
     lowMemory: o.lowMemory,
@@ -144,6 +163,13 @@ export function parseGenerateArgs(argv: readonly string[]): ParsedCommandLine {
   };
   if (args.threads !== undefined && (args.threads < 1 || args.threads > 256)) throw new UsageError(`--threads must be from 1 to 256; got ${args.threads}`);
   if (args.strength !== undefined && args.initImage === undefined) throw new UsageError('--strength needs --init-image (strength is how far img2img moves away from the init image)');
+  const edits = [args.mask && '--mask', args.zoomOut !== undefined && '--zoom-out', args.pan && '--pan'].filter(Boolean);
+  if (edits.length > 1) throw new UsageError(`${edits.join(' and ')} cannot be combined; use one at a time`);
+  if (edits.length === 1 && args.initImage === undefined) throw new UsageError(`${edits[0]} needs --init-image (the picture to edit)`);
+  if (args.onlyMasked && !args.mask) throw new UsageError('--only-masked needs --mask');
+  if (args.maskBlur !== undefined && edits.length === 0) throw new UsageError('--mask-blur needs --mask, --zoom-out or --pan');
+  if (args.maskBlur !== undefined && !(args.maskBlur >= 0 && args.maskBlur <= 64)) throw new UsageError(`--mask-blur must be from 0 to 64; got ${args.maskBlur}`);
+  if (args.zoomOut !== undefined && !(args.zoomOut >= ZOOM_RANGE.min && args.zoomOut <= ZOOM_RANGE.max)) throw new UsageError(`--zoom-out must be from ${ZOOM_RANGE.min} to ${ZOOM_RANGE.max}; got ${args.zoomOut}`);
   if (!/\.png$/i.test(args.out)) throw new UsageError(`--out must name a .png file; got "${args.out}"`);
   return { kind: 'run', args };
 }

@@ -304,6 +304,7 @@ export class StableDiffusionPipeline {
     const initImage = masked?.image ?? request.initImage;
     let blend: LatentBlend | undefined;
     let maskedLatents: Float32Array[] | undefined;
+    let strengthUsed: number | undefined;
     const lh = request.height / 8;
     const lw = request.width / 8;
     const perImage = channels * lh * lw;
@@ -315,6 +316,7 @@ export class StableDiffusionPipeline {
     const scaling = this.folder.vaeScalingFactor;
     if (initImage) {
       const strength = request.strength ?? (masked ? maskStrength(request, unet.inpainting) : defaultStrength(this.folder.family));
+      strengthUsed = strength;
       // img2imgTimesteps throws a RangeError when steps x strength rounds down to no step: that is the user's request.
       const plan = (() => {
         try {
@@ -404,6 +406,7 @@ export class StableDiffusionPipeline {
       images,
       stepsRun: total,
       sampler,
+      ...(strengthUsed !== undefined ? { strength: strengthUsed } : {}),
       promptTruncated: conditioning.truncated,
       modelName: this.folder.name,
       elapsedMs,

@@ -82,6 +82,8 @@ export interface GenerateResult {
   /** Denoising steps actually run (fewer than requested for img2img with strength < 1). */
   stepsRun: number;
   sampler: SamplerName;
+  /** The img2img/inpainting strength used (the request's, or the default it took). */
+  strength?: number;
   /** True when the prompt or negative prompt was cut to the text encoder's token limit. */
   promptTruncated: boolean;
   modelName: string;
