@@ -245,6 +245,8 @@ export const TEST_MODELS: Record<string, () => FolderSpec> = {
       textEncoder: sdxlTextEncoder({ index: 0, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }),
       unet: closedFormSdxlUnet(),
       vaeDecoder: vaeDecoder({ float: 'float32', closedForm: true }),
+      // The decoder's exact inverse, for img2img and inpainting on SDXL (test/inpaint).
+      vaeEncoder: vaeEncoder({ float: 'float32', output: 'latent_sample', closedForm: true }),
     },
     sdxl: { textEncoder2: sdxlTextEncoder({ index: 1, idsType: 'int64', float: 'float32', vocabSize: VOCAB_SIZE, closedForm: true }) },
     pipelineClass: 'StableDiffusionXLPipeline',

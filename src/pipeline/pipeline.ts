@@ -315,7 +315,7 @@ export class StableDiffusionPipeline {
     let latents: Float32Array = new Float32Array(perImage * count);
     const scaling = this.folder.vaeScalingFactor;
     if (initImage) {
-      const strength = request.strength ?? (masked ? maskStrength(request, unet.inpainting) : defaultStrength(this.folder.family));
+      const strength = request.strength ?? (masked ? maskStrength(request, unet.inpainting, this.folder.family) : defaultStrength(this.folder.family));
       strengthUsed = strength;
       // img2imgTimesteps throws a RangeError when steps x strength rounds down to no step: that is the user's request.
       const plan = (() => {

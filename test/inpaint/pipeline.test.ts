@@ -136,6 +136,26 @@ for (const model of ['closed-form-edit', 'closed-form-inpaint'] as const) {
   });
 }
 
+describe('inpainting on SDXL (closed-form-sdxl, a 4-channel UNet with its own text conditioning)', () => {
+  test("the masked quarter takes the prompt's txt2img colour, the rest the init image; diffusers' SDXL default strength 0.9999", async () => {
+    const pipeline = await loadTestPipeline('closed-form-sdxl');
+    try {
+      const plain = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 4 }));
+      const promptRgb = pixel(plain.images[0], 0, 0);
+      assert.ok(!near(promptRgb, INIT_RGB, 20));
+      const result = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 4, initImage: flat(64, 64), mask: rectMask(64, 64, 0, 32, 32, 64) }));
+      assert.equal(result.strength, 0.9999);
+      assert.equal(result.stepsRun, 3, 'int(4 * 0.9999) = 3 steps');
+      const image = result.images[0];
+      assert.equal(regionOff(image, 0, 32, 32, 64, promptRgb), undefined);
+      assert.equal(regionOff(image, 32, 0, 64, 64, INIT_RGB, 0), undefined);
+      assert.equal(regionOff(image, 0, 0, 64, 32, INIT_RGB, 0), undefined);
+    } finally {
+      await pipeline.dispose();
+    }
+  });
+});
+
 describe('inpainting requests that cannot run', () => {
   test('clear errors for a missing init image, a wrong-size mask, an all-black mask, a bad blur', async () => {
     const pipeline = await loadTestPipeline('closed-form-edit');

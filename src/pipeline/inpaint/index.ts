@@ -15,8 +15,8 @@ export { maskedImageChw } from './mask.ts';
 export const DEFAULT_MASK_PADDING = 32;
 /**
  * Default strength of an outpainting request (maskPrefilled) on a 4-channel UNet: a little of the pre-filled canvas
- * survives the first noise, so the new area continues the picture's colours. Everything else with a mask defaults
- * to diffusers' 1.0.
+ * survives the first noise, so the new area continues the picture's colours. Everything else with a mask takes
+ * diffusers' inpainting default (1.0; 0.9999 on SDXL).
  */
 export const PREFILLED_STRENGTH = 0.9;
 
@@ -29,8 +29,12 @@ export interface InpaintPlan {
   overlay: Overlay;
 }
 
-export function maskStrength(request: GenerateRequest, inpaintingUnet: boolean): number {
-  return request.maskPrefilled && !inpaintingUnet ? PREFILLED_STRENGTH : 1;
+/** diffusers' StableDiffusionXLInpaintPipeline default: just under 1, so one step is skipped and the image noised in. */
+export const SDXL_MASK_STRENGTH = 0.9999;
+
+export function maskStrength(request: GenerateRequest, inpaintingUnet: boolean, family: 'sd' | 'sdxl'): number {
+  if (request.maskPrefilled && !inpaintingUnet) return PREFILLED_STRENGTH;
+  return family === 'sdxl' ? SDXL_MASK_STRENGTH : 1;
 }
 
 /** Blur, crop (only masked) and binarize the request's mask; the request was validated. */
