@@ -221,6 +221,11 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   if (!(await pathExists(join(abs, indexFile)))) throw new ModelFolderError(shown(indexFile), 'missing; expected the pipeline index written by optimum/diffusers (model_index.json)');
   const modelIndex = await readJsonFile(join(abs, indexFile), modelIndexSchema).catch(rename(dir));
 
+  // SDXL's refiner (StableDiffusionXLImg2ImgPipeline with text_encoder null) conditions on text_encoder_2 alone.
+  const noTextEncoder = Array.isArray(modelIndex.text_encoder) && modelIndex.text_encoder[0] === null;
+  if (noTextEncoder && !(await pathExists(join(abs, PART_FILES.textEncoder.rel))) && (await pathExists(join(abs, 'text_encoder_2')))) {
+    throw new ModelFolderError(shown(PART_FILES.textEncoder.rel), 'missing: this SDXL pipeline has text_encoder_2 only (the SDXL refiner); the bot runs SDXL models with both text encoders (base, turbo and their fine-tunes)');
+  }
   const paths: Partial<Record<ModelPart, string>> = {};
   for (const part of MODEL_PARTS) {
     const { rel, required, what } = PART_FILES[part];

@@ -74,6 +74,13 @@ test('folders mixing the families fail with a message naming the file and the fi
     cpSync(await modelDir('closed-form-sdxl'), b, { recursive: true });
     rmSync(join(b, 'tokenizer_2'), { recursive: true });
     await assert.rejects(loadModelFolder(b), /tokenizer_2\/vocab\.json: missing/);
+    // the SDXL refiner: text_encoder_2 only
+    const r = join(s.dir, 'r');
+    cpSync(await modelDir('closed-form-sdxl'), r, { recursive: true });
+    rmSync(join(r, 'text_encoder'), { recursive: true });
+    const rIndex = JSON.parse(readFileSync(join(r, 'model_index.json'), 'utf8'));
+    writeFileSync(join(r, 'model_index.json'), JSON.stringify({ ...rIndex, _class_name: 'StableDiffusionXLImg2ImgPipeline', text_encoder: [null, null], tokenizer: [null, null], requires_aesthetics_score: true }));
+    await assert.rejects(loadModelFolder(r), /text_encoder\/model\.onnx: missing: this SDXL pipeline has text_encoder_2 only \(the SDXL refiner\)/);
     // an SD folder holding an SDXL UNet: inspectSignatures and the pipeline both say what is wrong
     const c = join(s.dir, 'c');
     cpSync(await modelDir('closed-form'), c, { recursive: true });
