@@ -1,7 +1,8 @@
 // Attention memory/speed benchmark: a UNet-like graph whose attention matches SD 1.5's first level at 512x512
-// (8 heads x 40 dims, 4096 tokens, batch 2, 77 text tokens), rewritten for each mode and run in a fresh child process
-// per mode so each peak RSS belongs to that mode alone.
-//   npx tsx bench/attention.ts [--runs 3] [--threads 2] [--form 3d|4d] [--blocks 1] [--modes off,auto,max,flash]
+// (8 heads x 40 dims, 4096 tokens, batch 2, 77 text tokens), or with --model sdxl SDXL's first attention level at
+// 1024x1024 (10 heads x 64 dims, 4096 tokens, 2048-wide text states), rewritten for each mode and run in a fresh child
+// process per mode so each peak RSS belongs to that mode alone.
+//   npx tsx bench/attention.ts [--model sd15|sdxl] [--runs 3] [--threads 2] [--form 3d|4d] [--blocks 1] [--modes off,auto,max,flash]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,12 +26,15 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     form: { type: 'string', default: '3d' },
+    model: { type: 'string', default: 'sd15' },
     blocks: { type: 'string', default: '1' },
     modes: { type: 'string', default: 'off,auto,max,flash,4,16,auto@coreml' },
   },
 });
 
-const spec: UnetLikeSpec = { form: args.form === '4d' ? '4d' : '3d', heads: 8, headDim: 40, contextDim: 768, blocks: Number(args.blocks) };
+const SHAPES = { sd15: { heads: 8, headDim: 40, contextDim: 768 }, sdxl: { heads: 10, headDim: 64, contextDim: 2048 } } as const;
+const shape = SHAPES[args.model === 'sdxl' ? 'sdxl' : 'sd15'];
+const spec: UnetLikeSpec = { form: args.form === '4d' ? '4d' : '3d', ...shape, blocks: Number(args.blocks) };
 
 interface ChildResult { loadMs: number; rssBeforeRunMb: number; peakRssMb: number; minMs: number; medianMs: number; runsMs: number[] }
 
@@ -63,7 +67,7 @@ function parseMode(m: string): { mode: AttentionSlicing; provider: ProviderName;
 async function main(): Promise<void> {
   const dir = join(tmpdir(), 'imagine-bot-attention-bench');
   mkdirSync(dir, { recursive: true });
-  const modelPath = join(dir, `unet-like-${spec.form}-${spec.blocks}.onnx`);
+  const modelPath = join(dir, `unet-like-${args.model === 'sdxl' ? 'sdxl-' : ''}${spec.form}-${spec.blocks}.onnx`);
   if (!existsSync(modelPath)) writeFileSync(modelPath, encodeModel(buildUnetLike(spec).model));
   console.log(`UNet-like ${spec.form} graph: ${spec.blocks} transformer block(s) (self + cross attention), ${spec.heads} heads x ${spec.headDim}, ` +
     `${TOKENS} tokens, batch ${BATCH}, ${CONTEXT_TOKENS} text tokens; ${args.threads} intra-op threads, ${args.runs} timed runs after 1 warm-up`);
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
   for (const m of args.modes!.split(',')) {
     const { mode, provider, label } = parseMode(m);
     const prepared = await prepareUnet(modelPath, mode, { provider });
-    const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', prepared.path, '--runs', args.runs!, '--threads', args.threads!, '--form', spec.form, '--blocks', args.blocks!], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', prepared.path, '--runs', args.runs!, '--threads', args.threads!, '--form', spec.form, '--blocks', args.blocks!, '--model', args.model!], { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (!line) { console.error(`${label}: child failed (status ${out.status})\n${out.stderr}`); continue; }
     rows.push({ label, applied: prepared.applied, r: JSON.parse(line.slice(7)) as ChildResult });
