@@ -49,6 +49,7 @@ test('values are parsed: URLs trimmed of slashes, hosts lower-cased, numbers, bo
       MAX_ATTACHMENT_MB: '2',
       MODEL_DIR: '/models/sd15',
       METRICS_PORT: '9100',
+      IDLE_RELEASE_SECONDS: '90',
     },
     '/srv/bot',
   );
@@ -62,6 +63,7 @@ test('values are parsed: URLs trimmed of slashes, hosts lower-cased, numbers, bo
   assert.equal(config.maxAttachmentBytes, 2 * 1024 * 1024);
   assert.equal(config.modelDir, '/models/sd15');
   assert.equal(config.metricsPort, 9100);
+  assert.equal(config.idleReleaseMs, 90_000);
 });
 
 test('empty values count as unset', () => {

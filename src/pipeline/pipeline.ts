@@ -111,8 +111,11 @@ class SessionPool {
     await releaseSession(loaded);
   }
 
-  async releaseAll(): Promise<void> {
-    for (const part of [...this.live.keys()]) await this.release(part);
+  /** Releases every open session; returns the parts that were open. */
+  async releaseAll(): Promise<Part[]> {
+    const parts = [...this.live.keys()];
+    for (const part of parts) await this.release(part);
+    return parts;
   }
 
   get provider(): ProviderName | undefined {
@@ -263,8 +266,9 @@ export class StableDiffusionPipeline {
   }
 
   /** Release every session; they are recreated on the next generate(). */
-  async releaseSessions(): Promise<void> {
-    await this.pool.releaseAll();
+  /** Frees every loaded sub-model (they load again on the next use); returns the ones that were loaded. */
+  releaseSessions(): Promise<string[]> {
+    return this.pool.releaseAll();
   }
 
   async dispose(): Promise<void> {

@@ -91,6 +91,26 @@ describe('low-memory mode holds one sub-model at a time and runs the UNet one ro
   });
 });
 
+test('releaseSessions (what IDLE_RELEASE_SECONDS does when idle) closes every open session; the next job opens them again', async () => {
+  const spy = spySessions();
+  try {
+    const pipeline = await loadTestPipeline('tiny-sd15');
+    const req = request({ seed: 3, sampler: 'euler' });
+    const first = await pipeline.generate(req);
+    const open = spy.open().sort();
+    assert.deepEqual(await pipeline.releaseSessions().then((parts) => parts.length), open.length);
+    assert.deepEqual(spy.open(), [], `still open after release: ${spy.open().join(', ')}`);
+    const atRelease = spy.events.length;
+    const again = await pipeline.generate(req);
+    assert.deepEqual(again.images[0]!.data, first.images[0]!.data);
+    assert.deepEqual(spy.open().sort(), open, 'reloaded on use');
+    assert.ok(spy.events.slice(atRelease).some((e) => e.kind === 'load' && e.model === 'unet'));
+    await pipeline.dispose();
+  } finally {
+    spy.restore();
+  }
+});
+
 describe('attention slicing modes give the same pixels (within 1)', () => {
   // fp16 rounds every intermediate to 11 significant bits, and a fused kernel rounds at other points than the
   // unfused graph; over several denoising steps that can move a pixel by 2. fp32 must stay within 1.

@@ -186,3 +186,29 @@ test('errorFromWire rebuilds the error classes callers branch on, and keeps any 
   assert.equal(other.name, 'RangeError');
   assert.equal(other.message, 'boom');
 });
+
+test('IDLE_RELEASE: the worker releases its model sessions once idle that long, and loads them again for the next job', async () => {
+  const logs: string[] = [];
+  const idleMs = 400;
+  const worker = await PipelineWorker.start(await testOptions('tiny-sd15'), { idleReleaseMs: idleMs, log: (m) => logs.push(m) });
+  const releases = () => logs.filter((m) => m.startsWith('released model sessions'));
+  const waitForReleases = async (n: number) => {
+    for (const deadline = Date.now() + 20_000; releases().length < n; ) {
+      if (Date.now() > deadline) throw new Error(`no idle release after ${idleMs} ms; log: ${logs.join(' | ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    const first = await worker.generate(request({ seed: 9 }));
+    assert.equal(releases().length, 0, 'nothing released while busy or right after the job');
+    await waitForReleases(1);
+    // The sessions loaded at start and by the job (the safety checker is loaded on first use) are the ones freed.
+    assert.match(releases()[0]!, new RegExp(`^released model sessions \\(textEncoder, unet, vaeDecoder, safetyChecker\\) after ${idleMs} ms idle$`));
+    const again = await worker.generate(request({ seed: 9 }));
+    assert.deepEqual(again.images[0]!.data, first.images[0]!.data, 'the reloaded sessions give the same image');
+    await waitForReleases(2);
+    assert.match(releases()[1]!, /\(.*unet.*\)/, 'the next idle period releases what the job loaded again');
+  } finally {
+    await worker.dispose();
+  }
+});

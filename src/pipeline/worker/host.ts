@@ -30,7 +30,9 @@ function armIdleRelease(): void {
     idleTimer = setTimeout(() => {
       const loadedUpscaler = upscaler;
       upscaler = undefined;
-      void Promise.all([pipeline?.releaseSessions(), loadedUpscaler?.release()]).then(() => log(`released model sessions after ${idleReleaseMs} ms idle`));
+      void Promise.all([pipeline?.releaseSessions(), loadedUpscaler?.release()]).then(([parts = []]) =>
+        log(`released model sessions (${[...parts, ...(loadedUpscaler ? ['upscaler'] : [])].join(', ') || 'none loaded'}) after ${idleReleaseMs} ms idle`),
+      );
     }, idleReleaseMs);
     idleTimer.unref();
   }
