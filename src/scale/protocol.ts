@@ -1,7 +1,12 @@
 // What travels through BullMQ between the bot and a worker: job data, progress, the return value, failure reasons,
 // and a worker's advertisement. Plain JSON (BullMQ stores it as JSON); bytes go through BlobStore, not here.
-import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
+// Whatever comes back out of Redis was written by another process (maybe another version, maybe not ours at all): it is
+// parsed with the schemas below, never cast, and a payload they refuse is a ProtocolError naming the bad field.
+// The object schemas are loose: a field a newer bot or worker adds passes through untouched.
+import { z } from 'zod';
+import { imagineDefaultsSchema, type ImagineDefaults } from '../pipeline/modelFolder.ts';
 import type { PipelineInfo } from '../pipeline/pipeline.ts';
+import { generateRequestFields, SAMPLER_NAMES } from '../pipeline/request.ts';
 import { errorFromWire, WorkerCrashedError } from '../pipeline/worker/client.ts';
 import type { ImageFacts, JobOutcome, JobParams, JobProgress } from '../jobs/types.ts';
 
@@ -72,15 +77,16 @@ export function encodeProgress(progress: JobProgress): RemoteProgress {
   };
 }
 
+/** A progress update; undefined for one that is not ours (progress is advisory: a bad one is dropped, not fatal). */
 export function decodeProgress(value: unknown): JobProgress | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const p = value as Partial<RemoteProgress>;
-  if (typeof p.step !== 'number' || typeof p.total !== 'number') return undefined;
+  const parsed = remoteProgressSchema.safeParse(value);
+  if (!parsed.success) return undefined;
+  const p = parsed.data;
   return {
     step: p.step,
     total: p.total,
-    elapsedMs: typeof p.elapsedMs === 'number' ? p.elapsedMs : 0,
-    ...(typeof p.preview === 'string' ? { preview: new Uint8Array(Buffer.from(p.preview, 'base64')) } : {}),
+    elapsedMs: p.elapsedMs,
+    ...(p.preview !== undefined ? { preview: new Uint8Array(Buffer.from(p.preview, 'base64')) } : {}),
   };
 }
 
@@ -98,13 +104,132 @@ const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
 export function decodeFailure(reason: string | undefined): Error {
   const text = reason ?? 'the worker reported no reason';
   if (STALLED_TOO_OFTEN.test(text)) return new WorkerCrashedError('the workers running this job stopped responding');
-  let parsed: { name?: unknown; message?: unknown } | undefined;
+  let json: unknown;
   try {
-    parsed = JSON.parse(text) as { name?: unknown; message?: unknown };
+    json = JSON.parse(text);
   } catch {
-    parsed = undefined;
+    json = undefined;
   }
-  const name = typeof parsed?.name === 'string' ? parsed.name : 'Error';
-  const message = typeof parsed?.message === 'string' ? parsed.message : text;
-  return errorFromWire({ name, message });
+  // A plain-text reason (BullMQ's own, or an old worker's) is the message itself.
+  const parsed = failureSchema.safeParse(json);
+  return errorFromWire(parsed.success ? parsed.data : { name: 'Error', message: text });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parsing what comes out of Redis.
+
+/** A Redis payload that does not have the shape this version expects; the message names the field and the payload. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+const f = generateRequestFields;
+const count = z.int().nonnegative();
+
+/** JobParams (src/jobs/types.ts) with the request schema's own rules for the generation fields. */
+export const jobParamsSchema = z.looseObject({
+  kind: z.enum(['txt2img', 'img2img', 'upscale']),
+  action: z.enum(['imagine', 'reroll', 'vary', 'remix', 'upscale', 'reimagine', 'reply']),
+  prompt: f.prompt,
+  negativePrompt: f.prompt,
+  seed: f.seed,
+  steps: f.steps.unwrap(),
+  guidance: f.guidance.unwrap(),
+  sampler: f.sampler,
+  width: f.width.unwrap(),
+  height: f.height.unwrap(),
+  count: f.count.unwrap(),
+  strength: f.strength,
+  initImagePath: z.string().optional(),
+  upscale: z.looseObject({ sourcePath: z.string(), factor: z.union([z.literal(2), z.literal(4)]), sourceIndex: count }).optional(),
+  parentJobId: z.string().optional(),
+  parentIndex: count.optional(),
+  channel: z.looseObject({ ageRestricted: z.boolean(), uploadLimit: count, replyToMessageId: z.string().optional() }),
+}) satisfies z.ZodType<JobParams>;
+
+export const remoteJobDataSchema = z.looseObject({
+  jobId: z.string().min(1),
+  userId: z.string(),
+  model: z.string().min(1),
+  shard: count.nullable(),
+  params: jobParamsSchema,
+  inputs: z.looseObject({ init: z.string().optional(), upscaleSource: z.string().optional() }),
+  software: z.string(),
+}) satisfies z.ZodType<RemoteJobData>;
+
+const imageFacts = { seed: count, nsfw: z.boolean(), width: count, height: count };
+
+export const remoteResultSchema = z.looseObject({
+  images: z.array(z.looseObject({ key: z.string().min(1), ...imageFacts })),
+  gridKey: z.string().optional(),
+  worker: z.string(),
+  sampler: z.enum(SAMPLER_NAMES),
+  model: z.string(),
+  stepsRun: count,
+  promptTruncated: z.boolean(),
+  elapsedMs: z.number().nonnegative(),
+  upscaleMethod: z.string().optional(),
+}) satisfies z.ZodType<RemoteResult>;
+
+const remoteProgressSchema = z.looseObject({
+  step: count,
+  total: count,
+  elapsedMs: z.number().nonnegative().catch(0),
+  preview: z.string().optional().catch(undefined),
+});
+
+const pipelineInfoSchema = z.looseObject({
+  modelName: z.string(),
+  modelDir: z.string(),
+  family: z.enum(['sd', 'sdxl']),
+  provider: z.enum(['cpu', 'cuda', 'dml', 'coreml', 'webgpu']),
+  defaultSampler: z.enum(SAMPLER_NAMES),
+  hasSafetyChecker: z.boolean(),
+  supportsImg2Img: z.boolean(),
+  embeddedGuidance: z.boolean(),
+  attention: z.string(),
+}) satisfies z.ZodType<PipelineInfo>;
+
+export const workerAdvertSchema = z.looseObject({
+  id: z.string().min(1),
+  host: z.string(),
+  pid: count,
+  models: z.array(z.looseObject({ name: z.string().min(1), info: pipelineInfoSchema, defaults: imagineDefaultsSchema })),
+  concurrency: z.int().positive(),
+  running: z.array(z.string()),
+  startedAt: z.number(),
+}) satisfies z.ZodType<WorkerAdvert>;
+
+const failureSchema = z.object({ name: z.string(), message: z.string() });
+
+/** Parse a payload with a schema; throws ProtocolError saying which payload and which fields are wrong. */
+export function parsePayload<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(the payload)'}: ${i.message}`).join('; ');
+  throw new ProtocolError(`${what} is malformed (${fields})`);
+}
+
+/** BullMQ hands a return value over as JSON text or already parsed, depending on where it comes from. */
+export function parseResult(value: unknown): RemoteResult {
+  let data = value;
+  if (typeof value === 'string') {
+    try {
+      data = JSON.parse(value);
+    } catch {
+      throw new ProtocolError('the worker\'s result is not JSON');
+    }
+  }
+  return parsePayload(remoteResultSchema, data, "the worker's result");
+}
+
+/** A worker advertisement as stored under workerKey(id). */
+export function parseAdvert(text: string): WorkerAdvert {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('a worker advertisement is not JSON');
+  }
+  return parsePayload(workerAdvertSchema, data, 'a worker advertisement');
 }

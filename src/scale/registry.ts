@@ -4,7 +4,7 @@
 // Redis services often forbid, and it cannot say which models a worker has.
 import type { Redis } from 'ioredis';
 import { WORKER_KEY_PATTERN, workerKey } from './keys.ts';
-import type { WorkerAdvert } from './protocol.ts';
+import { parseAdvert, type WorkerAdvert } from './protocol.ts';
 
 export const HEARTBEAT_INTERVAL_MS = 2000;
 export const HEARTBEAT_TTL_MS = 8000;
@@ -24,9 +24,9 @@ export async function readWorkers(redis: Redis): Promise<WorkerAdvert[]> {
   for (const value of values) {
     if (!value) continue; // expired between SCAN and MGET
     try {
-      adverts.push(JSON.parse(value) as WorkerAdvert);
+      adverts.push(parseAdvert(value));
     } catch {
-      // a foreign or corrupt key: not a worker we can use
+      // a foreign or corrupt key (ProtocolError): not a worker we can use
     }
   }
   return adverts.sort((a, b) => a.id.localeCompare(b.id));

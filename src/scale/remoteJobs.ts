@@ -14,7 +14,7 @@ import { writeJobFiles } from '../jobs/render.ts';
 import type { JobParams, JobProgress, JobResult } from '../jobs/types.ts';
 import { BlobStore } from './blobs.ts';
 import { CANCEL_CHANNEL, PREFIX, blobKey, cancelKey, eventsStreamKey, queueNameFor } from './keys.ts';
-import { decodeFailure, decodeProgress, type RemoteJobData, type RemoteResult } from './protocol.ts';
+import { decodeFailure, decodeProgress, encodeFailure, parseResult, type RemoteJobData, type RemoteResult } from './protocol.ts';
 
 /** How long BullMQ keeps finished jobs (for adoption after a bot restart, and for inspection). */
 const KEEP_FINISHED = { age: 24 * 60 * 60, count: 1000 };
@@ -117,7 +117,7 @@ export class RemoteJobs {
       const existing = await queue.getJob(job.id);
       const state = existing ? await existing.getState() : undefined;
       if (existing && state === 'completed') {
-        settle({ kind: 'completed', value: existing.returnvalue as RemoteResult });
+        settle(completed(existing.returnvalue));
       } else if (existing && HELD_STATES.has(state!)) {
         if (state === 'active') started();
       } else {
@@ -193,7 +193,7 @@ export class RemoteJobs {
     const events = new QueueEvents(name, { connection, prefix: PREFIX, lastEventId: last[0]?.[0] ?? '0-0' });
     events.on('active', ({ jobId }) => this.#watchers.get(jobId)?.active());
     events.on('progress', ({ jobId, data }) => this.#watchers.get(jobId)?.progress(data));
-    events.on('completed', ({ jobId, returnvalue }) => this.#watchers.get(jobId)?.settle({ kind: 'completed', value: parseReturn(returnvalue) }));
+    events.on('completed', ({ jobId, returnvalue }) => this.#watchers.get(jobId)?.settle(completed(returnvalue)));
     events.on('failed', ({ jobId, failedReason }) => this.#watchers.get(jobId)?.settle({ kind: 'failed', reason: failedReason }));
     events.on('removed', ({ jobId }) => this.#watchers.get(jobId)?.settle({ kind: 'removed' }));
     events.on('stalled', ({ jobId }) => {
@@ -235,7 +235,7 @@ export class RemoteJobs {
     const job = await queue.getJob(jobId);
     if (!job) return { kind: 'removed' };
     const state = await job.getState();
-    if (state === 'completed') return { kind: 'completed', value: job.returnvalue as RemoteResult };
+    if (state === 'completed') return completed(job.returnvalue);
     if (state === 'failed') return { kind: 'failed', reason: job.failedReason };
     return undefined;
   }
@@ -268,7 +268,11 @@ function inputBlobKeys(jobId: string): string[] {
   return [blobKey(jobId, 'input-init'), blobKey(jobId, 'input-source')];
 }
 
-/** QueueEvents hands the return value over as JSON text or already parsed, depending on the version. */
-function parseReturn(value: unknown): RemoteResult {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as RemoteResult;
+/** A completed job's return value, parsed; one this version cannot read fails the job with the reason. */
+function completed(value: unknown): Settled {
+  try {
+    return { kind: 'completed', value: parseResult(value) };
+  } catch (err) {
+    return { kind: 'failed', reason: encodeFailure(err) };
+  }
 }

@@ -17,7 +17,7 @@ import { loadModelFolder } from '../pipeline/modelFolder.ts';
 import { BlobStore } from '../scale/blobs.ts';
 import { closeRedis, connectRedis } from '../scale/connection.ts';
 import { CANCEL_CHANNEL, PREFIX, cancelKey, queueNameFor } from '../scale/keys.ts';
-import { encodeFailure, encodeProgress, type RemoteJobData, type RemoteResult, type WorkerAdvert } from '../scale/protocol.ts';
+import { encodeFailure, encodeProgress, parsePayload, remoteJobDataSchema, type RemoteJobData, type RemoteResult, type WorkerAdvert } from '../scale/protocol.ts';
 import { WorkerHeartbeat } from '../scale/registry.ts';
 import type { WorkerConfig } from './config.ts';
 import { isWarning } from '../pipeline/logLevel.ts';
@@ -68,7 +68,13 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
 
   const processor = async (job: BullJob<RemoteJobData>): Promise<RemoteResult> => {
     const jobId = job.id!;
-    const data = job.data;
+    let data: RemoteJobData;
+    try {
+      data = parsePayload(remoteJobDataSchema, job.data, `the data of job ${jobId}`);
+    } catch (err) {
+      log.warn({ jobId, err: err instanceof Error ? err.message : String(err) }, 'job refused');
+      throw new UnrecoverableError(encodeFailure(err));
+    }
     if (await redis.exists(cancelKey(jobId))) throw new UnrecoverableError(encodeFailure(new GenerationCancelledError()));
     const controller = new AbortController();
     running.set(jobId, controller);
