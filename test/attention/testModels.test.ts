@@ -1,9 +1,9 @@
-// The rewrite on the tiny SD test models (made by scripts/make-test-models.ts under test/.models/): every mode gives
-// the original UNet's output. Each model is copied to a temp folder first, so no cache files land in test/.models.
+// The rewrite on the tiny SD test models (built like every other test's, by ensureTestModels: generated when missing
+// or out of date, never skipped): every mode gives the original UNet's output. Each model is copied to a temp folder
+// first, so no cache files land in test/.models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -11,9 +11,9 @@ import { loadModelFile } from '../../src/pipeline/onnx/modelFile.ts';
 import { defaultOpset, findAttentionBlocks } from '../../src/pipeline/attention/find.ts';
 import { prepareUnet } from '../../src/pipeline/attention/prepare.ts';
 import type { AttentionSlicing } from '../../src/pipeline/types.ts';
+import { ensureTestModels } from '../fixtures/models.ts';
 import { floatTensor, maxAbsDiff, runModel } from './helpers.ts';
 
-const MODELS = join(import.meta.dirname, '..', '.models');
 const EXPECTED: Record<string, { form: '3d' | '4d'; tolerance: number }> = {
   'tiny-sd15': { form: '3d', tolerance: 1e-4 },
   'tiny-sd15-fp16': { form: '4d', tolerance: 1e-2 },
@@ -41,8 +41,8 @@ async function feedsFor(path: string): Promise<Record<string, ort.Tensor>> {
 }
 
 for (const [name, expected] of Object.entries(EXPECTED)) {
-  const unetDir = join(MODELS, name, 'unet');
-  test(`${name}: attention found (${expected.form}) and every mode matches the original`, { skip: existsSync(join(unetDir, 'model.onnx')) ? false : `${unetDir} not generated yet (npx tsx scripts/make-test-models.ts)` }, async () => {
+  test(`${name}: attention found (${expected.form}) and every mode matches the original`, async () => {
+    const unetDir = join(await ensureTestModels(), name, 'unet');
     const dir = await mkdtemp(join(tmpdir(), `attn-${name}-`));
     try {
       await cp(unetDir, dir, { recursive: true });
