@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DISCORD_CDN_HOSTS } from './net/download.ts';
-import type { AttentionSlicing, ProviderName } from './pipeline/types.ts';
+import type { AttentionSlicing, ProviderName, VaeTiling } from './pipeline/types.ts';
 import { rangeOf } from './pipeline/request.ts';
 
 export const PROVIDER_NAMES: readonly ProviderName[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
@@ -33,6 +33,8 @@ export interface Config {
   provider: ProviderName;
   attentionSlicing: AttentionSlicing;
   lowMemory: boolean;
+  /** VAE_TILING: tile the VAE above its sample size (auto), never (off), or at this many pixels. */
+  vaeTiling: VaeTiling;
   intraOpThreads: number | undefined;
   /** Keep ONNX Runtime's optimized graph beside each model file, so later loads skip the optimization. */
   graphCache: boolean;
@@ -111,6 +113,13 @@ const memorySize = z
   })
   .refine((bytes) => bytes > 0, 'must be more than 0');
 
+const vaeTiling = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v === 'auto' || v === 'off' || (/^\d+$/.test(v) && Number(v) >= 64 && Number(v) % 64 === 0), 'expected auto, off, or a tile size in pixels (a multiple of 64)')
+  .transform((v): VaeTiling => (/^\d+$/.test(v) ? Number(v) : (v as VaeTiling)));
+
 const schema = z.object({
   DISCORD_TOKEN: z.string({ error: 'required (the bot token from the Discord developer portal)' }).trim().min(1, 'required (the bot token from the Discord developer portal)'),
   DISCORD_API_URL: z.url({ error: 'expected a URL such as https://discord.com/api' }).optional(),
@@ -133,6 +142,7 @@ const schema = z.object({
   PROVIDER: z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]], { error: `expected one of ${PROVIDER_NAMES.join(', ')}` }).default('cpu'),
   ATTENTION_SLICING: attention.default('auto'),
   LOW_MEMORY: bool.default(false),
+  VAE_TILING: vaeTiling.default('auto'),
   ORT_THREADS: int(0, 256).default(0),
   ORT_GRAPH_CACHE: bool.default(true),
   IDLE_RELEASE_SECONDS: int(0, 86_400).default(0),
@@ -194,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     provider: e.PROVIDER,
     attentionSlicing: e.ATTENTION_SLICING,
     lowMemory: e.LOW_MEMORY,
+    vaeTiling: e.VAE_TILING,
     intraOpThreads: e.ORT_THREADS === 0 ? undefined : e.ORT_THREADS,
     graphCache: e.ORT_GRAPH_CACHE,
     idleReleaseMs: e.IDLE_RELEASE_SECONDS * 1000,

@@ -91,6 +91,7 @@ test('each bad variable is named, all of them at once', () => {
     PROVIDER: 'tpu',
     ATTENTION_SLICING: 'sometimes',
     LOW_MEMORY: 'maybe',
+    VAE_TILING: '100',
     MAX_STEPS: '151',
     MAX_PIXELS: '100',
     MAX_IMAGES_PER_JOB: '5',

@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { samplerFromA1111 } from '../pipeline/parameters.ts';
 import { DEFAULT_STRENGTH, FALLBACK_DEFAULTS, REQUEST_RULES, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
-import type { AttentionSlicing, ProviderName } from '../pipeline/types.ts';
+import type { AttentionSlicing, ProviderName, VaeTiling } from '../pipeline/types.ts';
 import { PROVIDER_NAMES } from '../config.ts';
 import { PAN_DIRECTIONS, ZOOM_RANGE, type PanDirection } from '../pipeline/inpaint/outpaint.ts';
 
@@ -43,6 +43,7 @@ export interface GenerateArgs {
   attentionSlicing: AttentionSlicing;
   provider: CliProvider;
   lowMemory: boolean;
+  vaeTiling: VaeTiling;
   threads?: number;
   verbose: boolean;
 }
@@ -88,6 +89,13 @@ function span(field: RequestField): string {
   return `${min}-${max}`;
 }
 
+function vaeTiling(value: string): VaeTiling {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto' || v === 'off') return v;
+  if (/^\d+$/.test(v) && Number(v) >= 64 && Number(v) % 64 === 0) return Number(v);
+  throw new InvalidArgumentError('use auto, off, or a tile size in pixels (a multiple of 64).');
+}
+
 function buildCommand(): Command {
   return new Command('generate')
     .description('Generate images with a local Stable Diffusion ONNX model and write them as PNG files (paths printed on stdout).')
@@ -111,6 +119,7 @@ function buildCommand(): Command {
     .addOption(new Option('--pan <side>', 'outpainting: grow the init image by half on this side and paint the new part').choices(PAN_DIRECTIONS))
     .option('--attention-slicing <mode>', 'off|auto|max|flash|N', attentionSlicing, 'auto' as AttentionSlicing)
     .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(CLI_PROVIDERS).default('cpu'))
+    .option('--vae-tiling <mode>', 'auto|off|PIXELS: decode/encode the VAE in overlapping tiles (auto: above its sample size)', vaeTiling, 'auto' as VaeTiling)
     .option('--low-memory', 'load one sub-model at a time and run guidance as batch-1 passes (small GPUs)', false)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: ONNX Runtime chooses)', integer('threads'))
     .option('--verbose', 'log what the inference process does on stderr', false)
@@ -158,6 +167,7 @@ export function parseGenerateArgs(argv: readonly string[]): ParsedCommandLine {
     attentionSlicing: o.attentionSlicing,
     provider: o.provider,
     lowMemory: o.lowMemory,
+    vaeTiling: o.vaeTiling,
     threads: o.threads,
     verbose: o.verbose,
   };

@@ -95,6 +95,8 @@ const modelIndexSchema = z.looseObject({
 /** vae_decoder|vae_encoder|vae_decoder_tiny/config.json: the keys the pipeline reads (AutoencoderKL's config). */
 const vaeConfigSchema = z.looseObject({
   scaling_factor: positive,
+  // AutoencoderKL's tile side in pixels when tiling (an int; some configs give a [h, w] pair, which we leave alone).
+  sample_size: z.union([positive, z.array(z.number())]).transform((v) => (typeof v === 'number' ? v : undefined)),
   force_upcast: trueOrFalse,
   block_out_channels: z.array(z.int().positive(), { error: 'expected a list of channel counts' }).nullish(),
 });
@@ -172,6 +174,8 @@ export interface ModelFolder {
   schedulerConfig: Json;
   /** vae_decoder/config.json scaling_factor (latents are divided by it before decoding). */
   vaeScalingFactor: number;
+  /** vae_decoder/config.json sample_size: the VAE's tile side in pixels when decoding/encoding tile by tile. */
+  vaeSampleSize?: number;
   /** vae_decoder_tiny/config.json scaling_factor; 1.0 when absent (TAESD decodes the UNet's latents directly). */
   previewScalingFactor: number;
   /** feature_extractor/preprocessor_config.json, when present. */
@@ -254,6 +258,7 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
     (await pathExists(join(abs, rel))) ? readJsonFile(join(abs, rel), schema).catch(rename(dir)) : undefined;
   const vaeConfig = await optionalJson('vae_decoder/config.json', vaeConfigSchema);
   const vaeScalingFactor = vaeConfig?.scaling_factor ?? DEFAULT_VAE_SCALING_FACTOR;
+  const vaeSampleSize = vaeConfig?.sample_size ?? undefined;
   const previewConfig = paths.previewDecoder ? await optionalJson('vae_decoder_tiny/config.json', vaeConfigSchema) : undefined;
   const previewScalingFactor = previewConfig?.scaling_factor ?? 1;
   const featureExtractorConfig = await optionalJson('feature_extractor/preprocessor_config.json', jsonObject);
@@ -318,6 +323,7 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
     vaeEncoderForceUpcast,
     schedulerConfig,
     vaeScalingFactor,
+    vaeSampleSize,
     previewScalingFactor,
     featureExtractorConfig,
     unetConfig,

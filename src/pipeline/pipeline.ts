@@ -16,10 +16,11 @@ import { decodeLatents, encodeChw, encodeImage } from './vae.ts';
 import { appendChannels, applyOverlay, maskStrength, inpaintConditioning, LatentBlend, latentMaskFor, maskedImageChw, planInpaint } from './inpaint/index.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
-import { prepareUnet } from './attention/index.ts';
 import { float32ModelPath } from './onnx/upcast.ts';
 import type { ModelFamily } from './family.ts';
 import { defaultStrength, parseRequestFields } from './request.ts';
+import { isPreparedPart, prepareModel } from './prepareModel.ts';
+import { tilingFor } from './vaeTiling.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
 export class GenerationCancelledError extends Error {
@@ -72,7 +73,7 @@ class SessionPool {
   constructor(
     private readonly paths: Partial<Record<Part, string>>,
     private readonly settings: SessionSettings,
-    /** The file to open for a part: the UNet's attention rewrite, an upcast VAE, or the path itself. */
+    /** The file to open for a part: an upcast VAE and the attention rewrite (UNet, VAE), or the path itself. */
     private readonly resolvePath: (part: Part, path: string) => Promise<string>,
   ) {}
 
@@ -130,6 +131,10 @@ export class StableDiffusionPipeline {
   private previewFailed = false;
   /** Whether the UNet takes guidance as an embedding (timestep_cond), read from it at load. */
   private unetEmbedsGuidance = false;
+  /** VAE tiling geometry (vaeTiling.ts); undefined when tiling is off. */
+  private get tiling() {
+    return tilingFor(this.options.vaeTiling, this.folder.vaeSampleSize);
+  }
 
   private constructor(
     readonly options: PipelineOptions,
@@ -150,6 +155,7 @@ export class StableDiffusionPipeline {
     const tokenizer = await loadTokenizer(folder.tokenizerDir);
     const tokenizer2 = folder.tokenizer2Dir ? await loadTokenizer(folder.tokenizer2Dir) : undefined;
     const schedulerConfig = normalizeSchedulerConfig(folder.schedulerConfig);
+    tilingFor(options.vaeTiling, folder.vaeSampleSize); // a bad tile size fails at load, not in the first job
     const settings: SessionSettings = { provider: options.provider, intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, optimizedCache: options.graphCache ?? false, log };
     let pipeline: StableDiffusionPipeline | undefined;
     const pool = new SessionPool(
@@ -164,15 +170,14 @@ export class StableDiffusionPipeline {
       },
       settings,
       async (part, path) => {
-        if (part === 'unet') {
-          const prepared = await prepareUnet(path, options.attentionSlicing, { provider: options.provider, log });
-          if (pipeline) pipeline.attentionNote = prepared.applied;
-          return prepared.path;
-        }
         // StableDiffusionXL(Img2Img)Pipeline runs a float16 VAE in float32 when its config says force_upcast (SDXL's
         // VAE overflows in half precision; the fp16-fix VAE sets it false). The SD pipelines never upcast.
         const upcast = folder.family === 'sdxl' && ((part === 'vaeDecoder' && folder.vaeForceUpcast) || (part === 'vaeEncoder' && folder.vaeEncoderForceUpcast));
-        return upcast ? float32ModelPath(path, log) : path;
+        const file = upcast ? await float32ModelPath(path, log) : path;
+        if (!isPreparedPart(part)) return file;
+        const prepared = await prepareModel(part, file, { attentionSlicing: options.attentionSlicing, provider: options.provider, log });
+        if (pipeline && part === 'unet') pipeline.attentionNote = prepared.attention;
+        return prepared.path;
       },
     );
     const clipPrep = folder.paths.safetyChecker ? clipPreprocessing(folder.featureExtractorConfig) : undefined;
@@ -341,7 +346,7 @@ export class StableDiffusionPipeline {
       const noises: Float32Array[] = [];
       for (let i = 0; i < count; i++) {
         // As diffusers does with one generator per image: sample the encoder's distribution, then draw the noise.
-        const scaled = !pureNoise || blendWithImage ? (await encodeImage(encoder, initImage, generators[i])).latents.map((v) => v * scaling) : undefined;
+        const scaled = !pureNoise || blendWithImage ? (await encodeImage(encoder, initImage, generators[i], this.tiling?.encode)).latents.map((v) => v * scaling) : undefined;
         const eps = generators[i].randn(perImage);
         latents.set(pureNoise ? eps.map((v) => v * scheduler.initNoiseSigma) : scheduler.addNoise(scaled!, eps, timesteps[0]), i * perImage);
         if (blendWithImage) {
@@ -353,7 +358,7 @@ export class StableDiffusionPipeline {
         // Then the masked image (the repainted pixels greyed out), with the same generators, as prepare_mask_latents.
         const chw = maskedImageChw(initImage, masked.binary);
         maskedLatents = [];
-        for (let i = 0; i < count; i++) maskedLatents.push((await encodeChw(encoder, chw, initImage.width, initImage.height, generators[i])).latents.map((v) => v * scaling));
+        for (let i = 0; i < count; i++) maskedLatents.push((await encodeChw(encoder, chw, initImage.width, initImage.height, generators[i], this.tiling?.encode)).latents.map((v) => v * scaling));
       }
       if (masked && blendWithImage) blend = new LatentBlend(latentMaskFor(masked, request.width, request.height), imageLatents, noises, channels);
       if (lowMemory) await this.pool.release('vaeEncoder');
@@ -391,7 +396,7 @@ export class StableDiffusionPipeline {
     const images: GeneratedImage[] = [];
     for (let i = 0; i < count; i++) {
       const one = latents.subarray(i * perImage, (i + 1) * perImage).map((v) => v / scaling);
-      const rgb = await decodeLatents(decoder, one, [1, channels, lh, lw]);
+      const rgb = await decodeLatents(decoder, one, [1, channels, lh, lw], this.tiling?.decode);
       // Inpainting: the original comes back over the result outside the mask (and the crop is pasted back).
       images.push({ ...(masked ? await applyOverlay(rgb, masked.overlay) : rgb), seed: request.seed + i });
       checkAborted();

@@ -2,6 +2,7 @@
 import type { SamplerName } from './schedulers/types.ts';
 
 export type AttentionSlicing = 'off' | 'auto' | 'max' | 'flash' | number;
+export type VaeTiling = 'auto' | 'off' | number;
 export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
 export interface PipelineOptions {
@@ -10,6 +11,11 @@ export interface PipelineOptions {
   attentionSlicing: AttentionSlicing;
   /** Load sub-models one at a time and run guidance as two batch-1 passes (for small GPUs). */
   lowMemory: boolean;
+  /**
+   * VAE decode/encode tile by tile (diffusers' enable_vae_tiling): 'auto' (default) tiles inputs larger than the VAE's
+   * sample_size (512 px for SD 1.x), 'off' never tiles, a number is the tile side in pixels (a multiple of 64).
+   */
+  vaeTiling?: VaeTiling;
   intraOpThreads?: number;
   interOpThreads?: number;
   /** Keep ONNX Runtime's optimized graphs beside the model and load them next time (see onnx/optimizedCache.ts). */

@@ -4,15 +4,26 @@ import type { LoadedSession } from './session.ts';
 import { inputSpec, outputAsFloat32, runSession, tensorFor } from './session.ts';
 import type { NoiseSource } from './schedulers/types.ts';
 import type { RgbImage } from './types.ts';
+import { needsTiling, runTiled, type Planar, type TileGeometry } from './vaeTiling.ts';
 
-/** Decode one [1, C, h, w] latent (already divided by the scaling factor) to an 8-bit RGB image. */
-export async function decodeLatents(decoder: LoadedSession, latents: Float32Array, dims: readonly [number, number, number, number]): Promise<RgbImage> {
+/**
+ * Decode one [1, C, h, w] latent (already divided by the scaling factor) to an 8-bit RGB image; tile by tile (see
+ * ./vaeTiling.ts) when `tiling` is given and the latent is larger than one tile.
+ */
+export async function decodeLatents(decoder: LoadedSession, latents: Float32Array, dims: readonly [number, number, number, number], tiling?: TileGeometry): Promise<RgbImage> {
+  const input: Planar = { data: latents, channels: dims[1], height: dims[2], width: dims[3] };
+  const run = (tile: Planar) => decodePlanar(decoder, tile);
+  const out = tiling && needsTiling(input.height, input.width, tiling) ? await runTiled(input, tiling, run) : await run(input);
+  return chwToRgb(out.data, out.width, out.height);
+}
+
+async function decodePlanar(decoder: LoadedSession, z: Planar): Promise<Planar> {
   const spec = inputSpec(decoder, 'latent_sample');
-  const out = await runSession(decoder, { latent_sample: tensorFor(spec.type, latents, dims) });
+  const out = await runSession(decoder, { latent_sample: tensorFor(spec.type, z.data, [1, z.channels, z.height, z.width]) });
   const tensor = out.sample ?? out[decoder.session.outputNames[0]];
   const [, channels, height, width] = tensor.dims;
   if (channels !== 3) throw new Error(`${decoder.path}: decoder output has ${channels} channels; expected 3 (RGB)`);
-  return chwToRgb(outputAsFloat32(tensor), width, height);
+  return { data: outputAsFloat32(tensor), channels, height, width };
 }
 
 /** [-1, 1] planar CHW -> 8-bit interleaved RGB, as diffusers does: clip(x / 2 + 0.5, 0, 1) * 255, rounded. */
@@ -38,28 +49,41 @@ export function rgbToChw(image: RgbImage): Float32Array {
   return out;
 }
 
+/** Which of the two encoder outputs the export has (latent_parameters preferred: it is sampled with the job's seed). */
+function encoderOutput(encoder: LoadedSession): 'latent_sample' | 'latent_parameters' {
+  const names = encoder.session.outputNames;
+  if (names.includes('latent_parameters')) return 'latent_parameters';
+  if (names.includes('latent_sample')) return 'latent_sample';
+  throw new Error(`${encoder.path}: expected an output named latent_sample or latent_parameters; the model has ${names.join(', ')}`);
+}
+
+async function encodePlanar(encoder: LoadedSession, x: Planar): Promise<Planar> {
+  const spec = inputSpec(encoder, 'sample');
+  const name = encoderOutput(encoder);
+  const out = await runSession(encoder, { sample: tensorFor(spec.type, x.data, [1, 3, x.height, x.width]) });
+  const [, channels, height, width] = out[name].dims;
+  return { data: outputAsFloat32(out[name]), channels, height, width };
+}
+
 /**
  * Encode an image to (unscaled) latents. Exports give either `latent_sample` (already sampled) or
  * `latent_parameters` (mean and log-variance stacked on channels), which we sample with the job's own generator
  * so img2img stays reproducible from its seed.
  */
-export async function encodeImage(encoder: LoadedSession, image: RgbImage, noise: NoiseSource): Promise<{ latents: Float32Array; dims: [number, number, number, number] }> {
-  return encodeChw(encoder, rgbToChw(image), image.width, image.height, noise);
+export async function encodeImage(encoder: LoadedSession, image: RgbImage, noise: NoiseSource, tiling?: TileGeometry): Promise<{ latents: Float32Array; dims: [number, number, number, number] }> {
+  return encodeChw(encoder, rgbToChw(image), image.width, image.height, noise, tiling);
 }
 
 /** encodeImage for an image already in [-1, 1] planar CHW (inpainting's masked image holds values 8 bits cannot). */
-export async function encodeChw(encoder: LoadedSession, chw: Float32Array, width: number, height: number, noise: NoiseSource): Promise<{ latents: Float32Array; dims: [number, number, number, number] }> {
-  const spec = inputSpec(encoder, 'sample');
-  const out = await runSession(encoder, { sample: tensorFor(spec.type, chw, [1, 3, height, width]) });
-  if (out.latent_sample) {
-    const d = out.latent_sample.dims;
-    return { latents: outputAsFloat32(out.latent_sample), dims: [d[0], d[1], d[2], d[3]] };
-  }
-  const params = out.latent_parameters;
-  if (!params) throw new Error(`${encoder.path}: expected an output named latent_sample or latent_parameters; the model has ${encoder.session.outputNames.join(', ')}`);
-  const [, twice, h, w] = params.dims;
-  const channels = twice / 2;
-  const values = outputAsFloat32(params);
+export async function encodeChw(encoder: LoadedSession, chw: Float32Array, width: number, height: number, noise: NoiseSource, tiling?: TileGeometry): Promise<{ latents: Float32Array; dims: [number, number, number, number] }> {
+  const input: Planar = { data: chw, channels: 3, height, width };
+  const run = (tile: Planar) => encodePlanar(encoder, tile);
+  // Tiles are blended before sampling (diffusers blends the moments), so the sample is drawn once, in diffusers' order.
+  const out = tiling && needsTiling(input.height, input.width, tiling) ? await runTiled(input, tiling, run) : await run(input);
+  const { channels: outChannels, height: h, width: w } = out;
+  if (encoderOutput(encoder) === 'latent_sample') return { latents: out.data, dims: [1, outChannels, h, w] };
+  const channels = outChannels / 2;
+  const values = out.data;
   const size = channels * h * w;
   const eps = noise.randn(size);
   const latents = new Float32Array(size);

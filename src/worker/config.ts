@@ -54,6 +54,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       provider: config.provider,
       attentionSlicing: config.attentionSlicing,
       lowMemory: config.lowMemory,
+      vaeTiling: config.vaeTiling,
       intraOpThreads: config.intraOpThreads,
       graphCache: config.graphCache,
     },
