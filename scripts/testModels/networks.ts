@@ -261,6 +261,26 @@ export function safetyChecker(): ModelProto {
   );
 }
 
+// A safety checker whose verdict depends only on clip_input, the pixels after CLIP preprocessing (resize, centre
+// crop, rescale, normalise), so a test can tell whether that preprocessing was right:
+//   has_nsfw_concepts[b] = max over the crop of (clip_input[b, 0] - clip_input[b, 1]) > CLIP_CHECKER_THRESHOLD
+// i.e. some pixel that is far redder than it is green *after normalisation*. out_images passes images through.
+export const CLIP_CHECKER_THRESHOLD = 6;
+
+export function clipSafetyChecker(): ModelProto {
+  const g = new GraphBuilder('float32');
+  const red = g.op('Gather', ['clip_input', g.int64([0])], { axis: 1 });
+  const green = g.op('Gather', ['clip_input', g.int64([1])], { axis: 1 });
+  const most = g.op('ReduceMax', [g.op('Sub', [red, green])], { axes: [1, 2, 3], keepdims: 0 });
+  g.op('Greater', [most, g.scalar(CLIP_CHECKER_THRESHOLD)], {}, 'has_nsfw_concepts');
+  g.op('Identity', ['images'], {}, 'out_images');
+  return g.build(
+    [valueInfo('clip_input', 'float32', ['batch_size', 3, 'clip_height', 'clip_width']), valueInfo('images', 'float32', ['batch_size', 'height', 'width', 3])],
+    [valueInfo('out_images', 'float32', ['batch_size', 'height', 'width', 3]), valueInfo('has_nsfw_concepts', 'bool', ['batch_size'])],
+    'clip_safety_checker',
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // SDXL. Two text encoders of different widths, exported as optimum does for SDXL (output_hidden_states):
 //   text_encoder   (CLIPTextModel):               last_hidden_state, pooler_output, hidden_states.0 .. hidden_states.L
