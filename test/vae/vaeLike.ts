@@ -4,7 +4,7 @@
 // form (heads = 1, baddbmm with its zero term, Cast after the Softmax), and an 8x nearest upsample (or 8x8 pooling).
 // Used by the VAE tests and by bench/vae.ts.
 import type { ModelProto } from '../../src/pipeline/onnx/build.ts';
-import { tensor } from '../../src/pipeline/onnx/build.ts';
+import { node, tensor } from '../../src/pipeline/onnx/build.ts';
 import { GraphBuilder, pseudoRandom, valueInfo, type FloatType } from '../../scripts/testModels/graph.ts';
 
 export interface VaeLikeSpec {
@@ -55,14 +55,27 @@ export function buildVaeDecoderLike(spec: VaeLikeSpec): ModelProto {
   return g.build([valueInfo('latent_sample', float, ['batch', LATENT, 'latent_height', 'latent_width'])], [valueInfo('sample', float, ['batch', 3, 'height', 'width'])], 'vae_decoder');
 }
 
-export function buildVaeEncoderLike(spec: VaeLikeSpec): ModelProto {
+/**
+ * With `inGraphSampling`, the encoder as diffusers' convert_stable_diffusion_checkpoint_to_onnx.py exports it:
+ * latent_sample = mean + exp(0.5 * clip(logvar, -30, 20)) * RandomNormalLike(mean), with (mean, logvar) =
+ * Split(moments) on channels; otherwise optimum's latent_parameters (the moments). Same weights either way.
+ */
+export function buildVaeEncoderLike(spec: VaeLikeSpec, opts: { inGraphSampling?: boolean } = {}): ModelProto {
   const { g, conv, attention } = builder(spec);
   let h = g.op('AveragePool', [conv('sample', 3, spec.outChannels)], { kernel_shape: [8, 8], strides: [8, 8] });
   h = conv(h, spec.outChannels, spec.midChannels);
   if (spec.attention) h = attention(h, spec.midChannels);
   const moments = conv(h, spec.midChannels, 2 * LATENT);
   // log-variance biased low, as a trained VAE's is
-  g.op('Add', [moments, g.weight('logvar_bias', [1, 2 * LATENT, 1, 1], [0, 0, 0, 0, -6, -6, -6, -6])], {}, 'latent_parameters');
   const float = spec.float ?? 'float32';
-  return g.build([valueInfo('sample', float, ['batch', 3, 'height', 'width'])], [valueInfo('latent_parameters', float, ['batch', 2 * LATENT, 'latent_height', 'latent_width'])], 'vae_encoder');
+  const biased = g.op('Add', [moments, g.weight('logvar_bias', [1, 2 * LATENT, 1, 1], [0, 0, 0, 0, -3, -3, -3, -3])], {}, opts.inGraphSampling ? undefined : 'latent_parameters');
+  if (!opts.inGraphSampling) {
+    return g.build([valueInfo('sample', float, ['batch', 3, 'height', 'width'])], [valueInfo('latent_parameters', float, ['batch', 2 * LATENT, 'latent_height', 'latent_width'])], 'vae_encoder');
+  }
+  g.nodes.push(node('Split', [biased, g.int64([LATENT, LATENT])], ['mean', 'logvar'], { axis: 1 }, { name: 'Split_moments' }));
+  const clipped = g.op('Clip', ['logvar', g.scalar(-30), g.scalar(20)]);
+  const std = g.op('Exp', [g.op('Mul', [clipped, g.scalar(0.5)])]);
+  const noise = g.op('RandomNormalLike', ['mean'], { dtype: float === 'float16' ? 10 : 1 });
+  g.op('Add', ['mean', g.op('Mul', [std, noise])], {}, 'latent_sample');
+  return g.build([valueInfo('sample', float, ['batch', 3, 'height', 'width'])], [valueInfo('latent_sample', float, ['batch', LATENT, 'latent_height', 'latent_width'])], 'vae_encoder');
 }

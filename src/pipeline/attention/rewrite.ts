@@ -109,7 +109,7 @@ function addReads(n: NodeProto, read: Set<string>): void {
 }
 
 /** Drop nodes none of whose outputs is read by another node or is a graph output, until none is left. */
-function withoutDeadNodes(nodes: NodeProto[], graphOutputs: Set<string>): NodeProto[] {
+export function withoutDeadNodes(nodes: NodeProto[], graphOutputs: Set<string>): NodeProto[] {
   let current = nodes;
   for (;;) {
     const read = new Set<string>(graphOutputs);
