@@ -82,8 +82,14 @@ async function onButton(interaction: ButtonInteraction, ctx: BotContext): Promis
       case 'vary':
       case 'upscale': {
         const index = id.index ?? 0;
-        const file = job.result?.files[index];
-        if (!file) return replyEphemeral(interaction, 'That image is no longer available.');
+        const files = job.result?.files ?? [];
+        const unfinished = job.state === 'queued' || job.state === 'running';
+        if (files.length === 0) return replyEphemeral(interaction, unfinished ? 'That job has not finished yet: there is no image to use.' : 'That job has no images (it did not finish).');
+        // Only a forged or mixed-up button points past the job's images: say so rather than "no longer available".
+        if (index >= files.length) {
+          return replyEphemeral(interaction, `This button asks for image ${index + 1}, but that job made ${files.length === 1 ? 'only 1 image' : `${files.length} images`}. Use the buttons on the job's own result message.`);
+        }
+        const file = files[index]!;
         if (id.action === 'vary') {
           const params = derive(ctx, interaction, job, { seed: randomSeed(), count: 1, strength: VARY_STRENGTH }, { action: 'vary', kind: 'img2img', initImagePath: file.path, parentIndex: index });
           params.width = file.width;

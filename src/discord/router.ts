@@ -1,13 +1,31 @@
 // Routes every interaction and message to its handler. A handler that throws never takes the bot down: the user
 // gets an ephemeral apology (if the interaction is still answerable) and the log gets the error with ids, no tokens.
-import { MessageFlags, type Interaction, type Message } from 'discord.js';
+// A slash command whose options do not match its definition (wrong type, missing, unknown: only a client other than
+// Discord's sends those) is answered with what is wrong and logged as a warning, throttled, without a stack.
+import { DiscordjsErrorCodes, MessageFlags, type ChatInputCommandInteraction, type Interaction, type Message } from 'discord.js';
 import type { BotCommand, BotContext, ComponentHandler, MessageHandler } from '../bot/types.ts';
+import { optionProblem, type OptionProblem } from './commandOptions.ts';
 import { forDiscordJs, notice } from './render.ts';
+import { WarningThrottle } from './warningThrottle.ts';
+
+/** discord.js's errors for options a handler asked for that the interaction does not have in that type. */
+const OPTION_ERRORS: ReadonlySet<string> = new Set([
+  DiscordjsErrorCodes.CommandInteractionOptionNotFound,
+  DiscordjsErrorCodes.CommandInteractionOptionType,
+  DiscordjsErrorCodes.CommandInteractionOptionEmpty,
+  DiscordjsErrorCodes.CommandInteractionOptionNoSubcommand,
+  DiscordjsErrorCodes.CommandInteractionOptionNoSubcommandGroup,
+]);
+
+function isOptionError(err: unknown): err is Error & { code: string } {
+  return err instanceof Error && OPTION_ERRORS.has((err as { code?: string }).code ?? '');
+}
 
 export class Router {
   private readonly slash = new Map<string, BotCommand>();
   private readonly menus = new Map<string, BotCommand>();
   private readonly components: ComponentHandler[];
+  private readonly malformedWarnings = new WarningThrottle();
 
   constructor(
     commands: readonly BotCommand[],
@@ -29,8 +47,10 @@ export class Router {
     try {
       if (interaction.isChatInputCommand()) {
         const command = this.slash.get(interaction.commandName);
-        if (command?.kind === 'slash') await command.execute(interaction, ctx);
-        else await this.unknown(interaction);
+        if (command?.kind !== 'slash') return await this.unknown(interaction);
+        const problem = optionProblem(command.data.options, interaction.options.data);
+        if (problem) return await this.malformed(interaction, ctx, problem);
+        await command.execute(interaction, ctx);
       } else if (interaction.isAutocomplete()) {
         const command = this.slash.get(interaction.commandName);
         if (command?.kind === 'slash' && command.autocomplete) await command.autocomplete(interaction, ctx);
@@ -49,6 +69,10 @@ export class Router {
         else await this.unknown(interaction);
       }
     } catch (err) {
+      // A handler asked for an option the check above let through in another shape: still the request's fault.
+      if (interaction.isChatInputCommand() && isOptionError(err)) {
+        return await this.malformed(interaction, ctx, { key: `handler:${err.code}`, message: `One of the options is missing or has the wrong type (${err.message.slice(0, 120)}).` });
+      }
       ctx.log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err), interactionId: interaction.id, userId: interaction.user.id }, 'interaction handler failed');
       if (interaction.isRepliable()) {
         const body = { ...forDiscordJs(notice('Something went wrong on the bot’s side; it has been logged. Please try again.')), flags: MessageFlags.Ephemeral as const };
@@ -60,6 +84,20 @@ export class Router {
         }
       }
     }
+  }
+
+  /** Answers a malformed request with its problem; logs it at warn, at most once a minute per command and problem. */
+  private async malformed(interaction: ChatInputCommandInteraction, ctx: BotContext, problem: OptionProblem): Promise<void> {
+    const admitted = this.malformedWarnings.admit(`${interaction.commandName}:${problem.key}`);
+    if (admitted.log) {
+      ctx.log.warn(
+        { command: interaction.commandName, problem: problem.message, interactionId: interaction.id, userId: interaction.user.id, ...(admitted.suppressed ? { suppressedSinceLast: admitted.suppressed } : {}) },
+        'malformed command options',
+      );
+    }
+    const body = { ...forDiscordJs(notice(`That request could not be run: ${problem.message}`)), flags: MessageFlags.Ephemeral as const };
+    if (interaction.replied || interaction.deferred) await interaction.followUp(body);
+    else await interaction.reply(body);
   }
 
   private async unknown(interaction: Interaction): Promise<void> {

@@ -5,7 +5,7 @@
 // never stall the bot's event loop.
 import { loadModelFolder, type ModelFolder } from './modelFolder.ts';
 import { loadTokenizer } from './tokenizer.ts';
-import { createScheduler, defaultSamplerFor, img2imgTimesteps, normalizeSchedulerConfig } from './schedulers/index.ts';
+import { createScheduler, defaultSamplerFor, img2imgTimesteps, normalizeSchedulerConfig, stepProgress } from './schedulers/index.ts';
 import type { NoiseSource, SamplerName, Scheduler, SchedulerConfig } from './schedulers/types.ts';
 import { TorchGenerator } from './random.ts';
 import { createSession, releaseSession, type LoadedSession, type SessionSettings } from './session.ts';
@@ -60,6 +60,7 @@ type Part = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'vaeEncoder
 export interface RunTimings {
   totalMs: number;
   onnxMs: number;
+  /** UNet passes (PNDM runs one more than the steps asked for). */
   steps: number;
 }
 
@@ -321,6 +322,8 @@ export class StableDiffusionPipeline {
     const noise = perImageNoise(generators, perImage);
     scheduler.setTimesteps(request.steps);
     let timesteps = scheduler.timesteps;
+    // The steps the user counts; a scheduler may run more UNet passes than that (stepProgress).
+    let userSteps = request.steps;
     let latents: Float32Array = new Float32Array(perImage * count);
     const scaling = this.folder.vaeScalingFactor;
     if (initImage) {
@@ -336,6 +339,7 @@ export class StableDiffusionPipeline {
         }
       })();
       timesteps = plan.timesteps;
+      userSteps = plan.steps;
       if (timesteps.length === 0) throw new InvalidRequestError('strength is too low: no denoising step would run; raise strength or steps');
       const encoder = await this.pool.get('vaeEncoder');
       // diffusers' inpainting starts from pure noise at full strength, and encodes the image only when it needs it
@@ -371,20 +375,25 @@ export class StableDiffusionPipeline {
 
     // 3. Denoise.
     const timeCond = embedded ? guidanceEmbedding(request.guidance, unet.timeCondDim!, count) : undefined;
-    const total = timesteps.length;
+    const passes = timesteps.length;
+    const progress = stepProgress(passes, userSteps);
+    const total = progress.total;
     const previewEvery = request.previewEvery ?? 0;
     const maskInput = unet.inpainting ? inpaintConditioning(count, lh * lw, masked ? latentMaskFor(masked, request.width, request.height) : undefined, maskedLatents) : undefined;
-    for (let i = 0; i < total; i++) {
+    for (let i = 0; i < passes; i++) {
       const t = timesteps[i];
       const scaled = scheduler.scaleModelInput(latents, t);
       const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, conditioning, guided, guidance: request.guidance, timeCond, lowMemory, maskInput });
       const out = scheduler.step(prediction, t, latents, noise);
       latents = blend ? blend.apply(out.prevSample, scheduler, timesteps[i + 1]) : out.prevSample;
-      const event: ProgressEvent = { step: i + 1, total, elapsedMs: performance.now() - started };
-      if (previewEvery > 0 && ((i + 1) % previewEvery === 0 || i + 1 === total) && i + 1 < total) {
-        event.preview = await this.preview(out.predOriginalSample ?? latents, [count, channels, lh, lw], lowMemory);
+      const step = progress.stepAfter(i);
+      if (step > 0) {
+        const event: ProgressEvent = { step, total, elapsedMs: performance.now() - started };
+        if (previewEvery > 0 && step % previewEvery === 0 && step < total) {
+          event.preview = await this.preview(out.predOriginalSample ?? latents, [count, channels, lh, lw], lowMemory);
+        }
+        onProgress?.(event);
       }
-      onProgress?.(event);
       // Let cancel messages and timers in (ONNX runs block the thread; this is the only gap between steps).
       await new Promise((resolve) => setImmediate(resolve));
       checkAborted();
@@ -410,7 +419,7 @@ export class StableDiffusionPipeline {
     this.actualProvider = this.pool.provider ?? this.actualProvider;
 
     const elapsedMs = performance.now() - started;
-    this.lastTimings = { totalMs: elapsedMs, onnxMs: this.pool.onnxMs - onnxAtStart, steps: total };
+    this.lastTimings = { totalMs: elapsedMs, onnxMs: this.pool.onnxMs - onnxAtStart, steps: passes };
     return {
       images,
       stepsRun: total,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startBot, type RunningBot } from '../../src/bot/app.ts';
+import type { Logger } from '../../src/log.ts';
 import { startDiscordEmulator, type DiscordEmulator, type EmulatorOptions } from '../emulator/index.ts';
 import { ensureTestModels } from '../fixtures/models.ts';
 import { emulatorEnv } from './env.ts';
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   emulator?: EmulatorOptions;
   /** Log to stderr at this level (default silent; set LOG_LEVEL=debug to see the bot's logs). */
   logLevel?: string;
+  /** The bot's logger (replaces logLevel), e.g. one that keeps its lines for assertions. */
+  log?: Logger;
 }
 
 export function configFor(emulator: DiscordEmulator, modelDir: string, dataDir: string, env: Record<string, string> = {}): Config {
@@ -39,7 +42,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dataDir = await mkdtemp(join(tmpdir(), 'imagine-bot-test-'));
   const emulator = await startDiscordEmulator(options.emulator);
   const config = configFor(emulator, modelDir, dataDir, options.env);
-  const log = pino({ level: process.env.LOG_LEVEL ?? options.logLevel ?? 'silent' });
+  const log = options.log ?? pino({ level: process.env.LOG_LEVEL ?? options.logLevel ?? 'silent' });
   const boot = async () => {
     const bot = await startBot(config, { log });
     await bot.ready;

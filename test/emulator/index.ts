@@ -345,6 +345,19 @@ export class DiscordEmulator {
     return this.componentInteraction(input, 2);
   }
 
+  /**
+   * A button click Discord's app could not produce: `customId` need not be on the message (a forged or stale custom_id,
+   * as any client can send). The message must exist.
+   */
+  forgeButtonClick(input: ComponentInput): InteractionHandle {
+    const message = resolveMessage(this.core, input.message);
+    const channel = this.core.channel(message.channel_id);
+    const context = this.context(input.user, channel.guild_id ?? null, channel.id, input.locale);
+    const record = createInteraction(this.core, InteractionType.Component, { custom_id: input.customId, component_type: 2 }, context, { message: structuredClone(message) });
+    record.sourceMessageId = message.id;
+    return this.dispatch(record);
+  }
+
   /** Picks values in a string select menu on a message. */
   selectMenu(input: ComponentInput & { values: string[] }): InteractionHandle {
     return this.componentInteraction(input, 3, input.values);

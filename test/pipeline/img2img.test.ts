@@ -60,7 +60,7 @@ describe('img2img', () => {
     const pipeline = await loadTestPipeline('tiny-sd15');
     try {
       // [sampler, steps, strength, expected]: int() truncates the float product, as in Python (50 * 0.57 = 28.4999...).
-      // PNDM's skip-PRK schedule has steps + 1 entries, so it runs one more than the others.
+      // PNDM's skip-PRK schedule has steps + 1 entries (one UNet pass more), but counts the same steps as the others.
       const cases: [SamplerName, number, number, number][] = [
         ['ddim', 10, 0.6, 6],
         ['ddim', 10, 0.3, 3],
@@ -69,8 +69,8 @@ describe('img2img', () => {
         ['ddim', 50, 0.57, 28],
         ['euler', 10, 0.75, 7],
         ['dpmpp-2m', 8, 0.5, 4],
-        ['pndm', 10, 0.6, 7],
-        ['pndm', 4, 1, 5],
+        ['pndm', 10, 0.6, 6],
+        ['pndm', 4, 1, 4],
       ];
       for (const [sampler, steps, strength, expected] of cases) {
         const result = await pipeline.generate(request({ initImage: initImage(), sampler, steps, strength }));

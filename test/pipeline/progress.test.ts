@@ -27,6 +27,17 @@ describe('progress events', () => {
     assert.ok(events.every((e) => e.preview === undefined));
   });
 
+  test('PNDM, whose first step takes two UNet passes, counts the steps asked for: 1..n of n, never more done than total', async () => {
+    for (const steps of [2, 5]) {
+      const { events, result } = await collect({ sampler: 'pndm', steps, previewEvery: 1 });
+      assert.equal(pipeline.timings.steps, steps + 1, 'one UNet pass more than the steps');
+      assert.equal(result.stepsRun, steps);
+      assert.deepEqual(events.map((e) => e.step), Array.from({ length: steps }, (_, i) => i + 1));
+      assert.ok(events.every((e) => e.total === steps && e.step <= e.total));
+      assert.deepEqual(events.filter((e) => e.preview).map((e) => e.step), Array.from({ length: steps - 1 }, (_, i) => i + 1));
+    }
+  });
+
   test('previewEvery k: a preview at every k-th step except the last (the final image follows)', async () => {
     const { events } = await collect({ sampler: 'euler', steps: 7, previewEvery: 2, width: 128, height: 64 });
     assert.deepEqual(events.filter((e) => e.preview).map((e) => e.step), [2, 4, 6]);

@@ -123,12 +123,14 @@ test('img2imgTimesteps follows diffusers get_timesteps and sets the begin index'
   assert.equal(euler.addNoise(new Float32Array([0]), new Float32Array([1]), e.timesteps[0])[0], (euler as unknown as { sigmas: Float32Array }).sigmas[5]);
   const lcm = createScheduler('lcm', config);
   const l = img2imgTimesteps(lcm, 4, 0.5);
-  assert.deepEqual(l, { timesteps: [499, 379, 259, 139], startIndex: 0 });
+  assert.deepEqual(l, { timesteps: [499, 379, 259, 139], startIndex: 0, steps: 4 });
   assert.throws(() => img2imgTimesteps(createScheduler('ddim', config), 10, 0.05), /no denoising step/);
   assert.throws(() => img2imgTimesteps(createScheduler('ddim', config), 10, 0), /strength/);
   const full = img2imgTimesteps(createScheduler('pndm', config), 10, 1);
   assert.equal(full.startIndex, 0);
   assert.equal(full.timesteps.length, 11);
+  assert.equal(full.steps, 10, 'the steps counted: one fewer than PNDM\'s passes');
+  assert.equal(r.steps, 8);
 });
 
 test('beta schedules: linear, scaled_linear, squaredcos_cap_v2 and trained_betas', () => {
@@ -158,4 +160,17 @@ test('rescale_betas_zero_snr gives a zero terminal alphas_cumprod', () => {
   const euler = createScheduler('euler', normalizeSchedulerConfig({ ...SD15, rescale_betas_zero_snr: true, timestep_spacing: 'trailing' }));
   euler.setTimesteps(4);
   assert.ok(Number.isFinite(euler.initNoiseSigma) && euler.initNoiseSigma > 1000);
+});
+
+test('stepProgress: extra UNet passes at the start complete no step; the count is the steps asked for', async () => {
+  const { stepProgress } = await import('../../src/pipeline/schedulers/index.ts');
+  const pndm = stepProgress(3, 2);
+  assert.equal(pndm.total, 2);
+  assert.deepEqual([0, 1, 2].map((i) => pndm.stepAfter(i)), [0, 1, 2]);
+  const plain = stepProgress(4, 4);
+  assert.deepEqual([0, 1, 2, 3].map((i) => plain.stepAfter(i)), [1, 2, 3, 4]);
+  // Fewer passes than steps (never expected): the total shrinks so that done never exceeds it.
+  const short = stepProgress(2, 5);
+  assert.equal(short.total, 2);
+  assert.equal(short.stepAfter(1), 2);
 });

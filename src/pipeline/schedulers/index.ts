@@ -42,6 +42,27 @@ export interface Img2ImgSchedule {
   timesteps: number[];
   /** Index of timesteps[0] in the scheduler's full schedule (already passed to setBeginIndex). */
   startIndex: number;
+  /** The denoising steps this is, as the user counts them (steps × strength); see stepProgress. */
+  steps: number;
+}
+
+/** How many UNet passes (`passes`) count as the user's `steps`, and which step each pass completes. */
+export interface StepProgress {
+  /** The steps reported: what the user asked for (never more than the passes). */
+  total: number;
+  /** The step completed by pass `index` (0-based), 0 for a warm-up pass that completes none. */
+  stepAfter(index: number): number;
+}
+
+/**
+ * Progress in the user's steps, as diffusers' progress bar counts them: a scheduler may run the UNet more often than
+ * the steps asked for (PNDM's first step takes two passes: its schedule has one timestep more), and those first extra
+ * passes complete no step. So a 2-step PNDM job counts 1, 2 of 2 over its three passes, never "3 of 2".
+ */
+export function stepProgress(passes: number, steps: number): StepProgress {
+  const total = Math.max(0, Math.min(steps, passes));
+  const warmup = passes - total;
+  return { total, stepAfter: (index) => Math.max(0, index + 1 - warmup) };
 }
 
 /**
@@ -56,7 +77,7 @@ export function img2imgTimesteps(scheduler: Scheduler, steps: number, strength: 
   if (scheduler instanceof LcmScheduler) {
     scheduler.setTimesteps(steps, strength);
     scheduler.setBeginIndex(0);
-    return { timesteps: [...scheduler.timesteps], startIndex: 0 };
+    return { timesteps: [...scheduler.timesteps], startIndex: 0, steps: scheduler.timesteps.length };
   }
   scheduler.setTimesteps(steps);
   const initTimestep = Math.min(Math.trunc(steps * strength), steps);
@@ -67,5 +88,5 @@ export function img2imgTimesteps(scheduler: Scheduler, steps: number, strength: 
     throw new RangeError(`img2img with ${steps} steps at strength ${strength} leaves no denoising step to run`);
   }
   scheduler.setBeginIndex(startIndex);
-  return { timesteps, startIndex };
+  return { timesteps, startIndex, steps: initTimestep };
 }
