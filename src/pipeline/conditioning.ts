@@ -12,6 +12,7 @@
 //           the same way;
 //         - time_ids = original size (h, w) + crop top-left (0, 0) + target size (h, w), the same for both halves; the
 //           img2img pipeline with requires_aesthetics_score uses (h, w, 0, 0, 6.0) and (h, w, 0, 0, 2.5) instead.
+import type { Tensor } from 'onnxruntime-node';
 import type { LoadedSession } from './session.ts';
 import { inputSpec, outputAsFloat32, tensorFor } from './session.ts';
 import { encodeText, type TextTokenizer } from './textEncoder.ts';
@@ -129,7 +130,7 @@ async function encodeHiddenStates(encoder: SdxlTextEncoder, text: string, pooled
   }
   const { ids, truncated } = encoder.tokenizer.encode(text);
   const spec = inputSpec(encoder.session, 'input_ids');
-  const out = (await session.run({ input_ids: tensorFor(spec.type, ids, [1, ids.length]) }, pooled ? [penultimate, 'text_embeds'] : [penultimate])) as Record<string, import('onnxruntime-node').Tensor>;
+  const out = (await session.run({ input_ids: tensorFor(spec.type, ids, [1, ids.length]) }, pooled ? [penultimate, 'text_embeds'] : [penultimate])) as Record<string, Tensor>;
   const h = out[penultimate];
   if (h.dims.length !== 3) throw new Error(`${path}: ${penultimate} has shape [${h.dims.join(', ')}]; expected [1, tokens, hidden]`);
   return { hidden: outputAsFloat32(h), tokens: h.dims[1], width: h.dims[2], pooled: pooled ? outputAsFloat32(out.text_embeds) : undefined, truncated };
