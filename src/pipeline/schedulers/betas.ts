@@ -35,7 +35,7 @@ export function cumprodOfAlphas(betas: Float32Array): Float32Array {
   const out = new Float32Array(betas.length);
   let acc = 1;
   for (let i = 0; i < betas.length; i++) {
-    acc *= f32(1 - betas[i]);
+    acc *= f32(1 - betas[i]!);
     out[i] = acc;
   }
   return out;
@@ -44,12 +44,13 @@ export function cumprodOfAlphas(betas: Float32Array): Float32Array {
 /** Rescale betas to zero terminal SNR (https://arxiv.org/abs/2305.08891, Algorithm 1). */
 export function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
   const sqrtBar = Float64Array.from(cumprodOfAlphas(betas), Math.sqrt);
-  const first = sqrtBar[0];
-  const last = sqrtBar[sqrtBar.length - 1];
+  // Only read inside map, which never runs for empty betas.
+  const first = sqrtBar[0]!;
+  const last = sqrtBar[sqrtBar.length - 1]!;
   const bar = sqrtBar.map((v) => ((v - last) * first) / (first - last)).map((v) => v * v);
   const out = new Float32Array(betas.length);
-  out[0] = 1 - bar[0];
-  for (let i = 1; i < bar.length; i++) out[i] = 1 - bar[i] / bar[i - 1];
+  out[0] = 1 - bar[0]!;
+  for (let i = 1; i < bar.length; i++) out[i] = 1 - bar[i]! / bar[i - 1]!;
   return out;
 }
 
@@ -102,5 +103,5 @@ export function alphaAt(alphasCumprod: Float32Array, t: number): number {
   if (!Number.isInteger(t) || t < 0 || t >= alphasCumprod.length) {
     throw new RangeError(`timestep ${t} is not an integer training timestep in [0, ${alphasCumprod.length - 1}]`);
   }
-  return alphasCumprod[t];
+  return alphasCumprod[t]!;
 }

@@ -18,7 +18,7 @@ export class DdimScheduler implements Scheduler {
 
   constructor(private readonly config: SchedulerConfig) {
     this.alphasCumprod = makeAlphasCumprod(config);
-    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0];
+    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -52,8 +52,8 @@ export class DdimScheduler implements Scheduler {
     const prev = new Float32Array(sample.length);
     const x0s = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
+      const x = sample[i]!;
+      const m = modelOutput[i]!;
       let x0: number;
       let eps: number;
       if (prediction === 'epsilon') {

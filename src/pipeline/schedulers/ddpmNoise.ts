@@ -14,6 +14,6 @@ export function addNoiseAtTimestep(
   const a = Math.sqrt(alpha);
   const b = Math.sqrt(1 - alpha);
   const out = new Float32Array(original.length);
-  for (let i = 0; i < out.length; i++) out[i] = a * original[i] + b * noise[i];
+  for (let i = 0; i < out.length; i++) out[i] = a * original[i]! + b * noise[i]!;
   return out;
 }

@@ -51,7 +51,7 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     // searchsorted(flip(lambda_t), min): lambda_t decreases with t, so flipped it ascends.
     let clipped = 0;
     for (let i = n - 1; i >= 0; i--) {
-      const a = this.alphasCumprod[i];
+      const a = this.alphasCumprod[i]!;
       const lambda = f32(f32(Math.log(f32(Math.sqrt(a)))) - f32(Math.log(f32(Math.sqrt(f32(1 - a))))));
       if (lambda >= min) break;
       clipped++;
@@ -81,12 +81,12 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     let sigmas: number[];
     if (this.config.use_karras_sigmas === true) {
       const n = this.trainSigmas.length;
-      sigmas = karrasSigmas(this.trainSigmas[0], this.trainSigmas[n - 1], numInferenceSteps);
+      sigmas = karrasSigmas(this.trainSigmas[0]!, this.trainSigmas[n - 1]!, numInferenceSteps);
       timesteps = sigmas.map((s) => roundHalfEven(sigmaToTimestep(s, this.logSigmas)));
     } else {
       sigmas = timesteps.map((t) => interpUnit(t, this.trainSigmas));
     }
-    const finalSigma = this.config.final_sigmas_type === 'sigma_min' ? this.trainSigmas[0] : 0;
+    const finalSigma = this.config.final_sigmas_type === 'sigma_min' ? this.trainSigmas[0]! : 0;
     this.sigmas = Float32Array.from([...sigmas, finalSigma]);
     this.timesteps = timesteps;
     this.modelOutputs = [];
@@ -116,7 +116,7 @@ export class DpmSolverMultistepScheduler implements Scheduler {
       (this.config.euler_at_final === true || smallSchedule || this.config.final_sigmas_type === 'zero');
     const lowerOrderSecond = index === count - 2 && smallSchedule;
 
-    const x0 = this.toX0(modelOutput, sample, this.sigmas[index]);
+    const x0 = this.toX0(modelOutput, sample, this.sigmas[index]!);
     this.modelOutputs.push(x0);
     if (this.modelOutputs.length > this.solverOrder) this.modelOutputs.shift();
 
@@ -136,9 +136,9 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     assertSameLength('addNoise', original, noise);
     const index = this.counter.noiseIndex(this.timesteps, timestep, this.timesteps.length - 1);
-    const { alpha, sigma } = vp(this.sigmas[index]);
+    const { alpha, sigma } = vp(this.sigmas[index]!);
     const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = alpha * original[i] + sigma * noise[i];
+    for (let i = 0; i < out.length; i++) out[i] = alpha * original[i]! + sigma * noise[i]!;
     return out;
   }
 
@@ -148,10 +148,10 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const out = new Float32Array(sample.length);
     switch (this.config.prediction_type) {
       case 'epsilon':
-        for (let i = 0; i < out.length; i++) out[i] = (sample[i] - sigma * modelOutput[i]) / alpha;
+        for (let i = 0; i < out.length; i++) out[i] = (sample[i]! - sigma * modelOutput[i]!) / alpha;
         break;
       case 'v_prediction':
-        for (let i = 0; i < out.length; i++) out[i] = alpha * sample[i] - sigma * modelOutput[i];
+        for (let i = 0; i < out.length; i++) out[i] = alpha * sample[i]! - sigma * modelOutput[i]!;
         break;
       case 'sample':
         out.set(modelOutput);
@@ -160,25 +160,31 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     return out;
   }
 
+  /** The data prediction `back` steps ago (1 = this step's); the step logic only asks for what it has stored. */
+  private history(back: number): Float32Array {
+    const x0 = this.modelOutputs[this.modelOutputs.length - back];
+    if (x0 === undefined) throw new Error(`${this.name}: solver history holds ${this.modelOutputs.length} outputs, needs ${back}`);
+    return x0;
+  }
+
   private firstOrder(index: number, sample: Float32Array): Float32Array {
-    const t = vp(this.sigmas[index + 1]);
-    const s = vp(this.sigmas[index]);
+    const t = vp(this.sigmas[index + 1]!);
+    const s = vp(this.sigmas[index]!);
     const h = t.lambda - s.lambda;
     const sampleCoeff = t.sigma / s.sigma;
     const d0Coeff = -t.alpha * (Math.exp(-h) - 1);
-    const d0 = this.modelOutputs[this.modelOutputs.length - 1];
+    const d0 = this.history(1);
     const out = new Float32Array(sample.length);
-    for (let i = 0; i < out.length; i++) out[i] = sampleCoeff * sample[i] + d0Coeff * d0[i];
+    for (let i = 0; i < out.length; i++) out[i] = sampleCoeff * sample[i]! + d0Coeff * d0[i]!;
     return out;
   }
 
   private secondOrder(index: number, sample: Float32Array): Float32Array {
-    const t = vp(this.sigmas[index + 1]);
-    const s0 = vp(this.sigmas[index]);
-    const s1 = vp(this.sigmas[index - 1]);
-    const k = this.modelOutputs.length;
-    const m0 = this.modelOutputs[k - 1];
-    const m1 = this.modelOutputs[k - 2];
+    const t = vp(this.sigmas[index + 1]!);
+    const s0 = vp(this.sigmas[index]!);
+    const s1 = vp(this.sigmas[index - 1]!);
+    const m0 = this.history(1);
+    const m1 = this.history(2);
     const h = t.lambda - s0.lambda;
     const r0 = (s0.lambda - s1.lambda) / h;
     const expm1 = Math.exp(-h) - 1;
@@ -187,19 +193,18 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const d1Coeff = this.config.solver_type === 'heun' ? t.alpha * (expm1 / h + 1) : -0.5 * t.alpha * expm1;
     const out = new Float32Array(sample.length);
     for (let i = 0; i < out.length; i++) {
-      const d1 = (m0[i] - m1[i]) / r0;
-      out[i] = sampleCoeff * sample[i] + d0Coeff * m0[i] + d1Coeff * d1;
+      const d1 = (m0[i]! - m1[i]!) / r0;
+      out[i] = sampleCoeff * sample[i]! + d0Coeff * m0[i]! + d1Coeff * d1;
     }
     return out;
   }
 
   private thirdOrder(index: number, sample: Float32Array): Float32Array {
-    const t = vp(this.sigmas[index + 1]);
-    const s0 = vp(this.sigmas[index]);
-    const s1 = vp(this.sigmas[index - 1]);
-    const s2 = vp(this.sigmas[index - 2]);
-    const k = this.modelOutputs.length;
-    const [m2, m1, m0] = [this.modelOutputs[k - 3], this.modelOutputs[k - 2], this.modelOutputs[k - 1]];
+    const t = vp(this.sigmas[index + 1]!);
+    const s0 = vp(this.sigmas[index]!);
+    const s1 = vp(this.sigmas[index - 1]!);
+    const s2 = vp(this.sigmas[index - 2]!);
+    const [m2, m1, m0] = [this.history(3), this.history(2), this.history(1)];
     const h = t.lambda - s0.lambda;
     const r0 = (s0.lambda - s1.lambda) / h;
     const r1 = (s1.lambda - s2.lambda) / h;
@@ -210,11 +215,11 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const d2Coeff = -t.alpha * ((expm1 + h) / (h * h) - 0.5);
     const out = new Float32Array(sample.length);
     for (let i = 0; i < out.length; i++) {
-      const d10 = (m0[i] - m1[i]) / r0;
-      const d11 = (m1[i] - m2[i]) / r1;
+      const d10 = (m0[i]! - m1[i]!) / r0;
+      const d11 = (m1[i]! - m2[i]!) / r1;
       const d1 = d10 + (r0 / (r0 + r1)) * (d10 - d11);
       const d2 = (d10 - d11) / (r0 + r1);
-      out[i] = sampleCoeff * sample[i] + d0Coeff * m0[i] + d1Coeff * d1 + d2Coeff * d2;
+      out[i] = sampleCoeff * sample[i]! + d0Coeff * m0[i]! + d1Coeff * d1 + d2Coeff * d2;
     }
     return out;
   }

@@ -14,7 +14,7 @@ export class EulerScheduler extends SigmaScheduler {
     const x0 = this.predictX0(modelOutput, sample, sigma);
     const ratio = (sigmaNext - sigma) / sigma;
     const prev = new Float32Array(sample.length);
-    for (let i = 0; i < prev.length; i++) prev[i] = sample[i] + (sample[i] - x0[i]) * ratio;
+    for (let i = 0; i < prev.length; i++) prev[i] = sample[i]! + (sample[i]! - x0[i]!) * ratio;
     return { prevSample: prev, predOriginalSample: x0 };
   }
 }

@@ -27,7 +27,7 @@ export class EulerAncestralScheduler extends SigmaScheduler {
     const ratio = (sigmaDown - sigma) / sigma;
     const eps = noise.randn(sample.length);
     const prev = new Float32Array(sample.length);
-    for (let i = 0; i < prev.length; i++) prev[i] = sample[i] + (sample[i] - x0[i]) * ratio + eps[i] * sigmaUp;
+    for (let i = 0; i < prev.length; i++) prev[i] = sample[i]! + (sample[i]! - x0[i]!) * ratio + eps[i]! * sigmaUp;
     return { prevSample: prev, predOriginalSample: x0 };
   }
 }

@@ -25,7 +25,7 @@ export class LcmScheduler implements Scheduler {
 
   constructor(private readonly config: SchedulerConfig) {
     this.alphasCumprod = makeAlphasCumprod(config);
-    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0];
+    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
   }
 
   /**
@@ -56,7 +56,8 @@ export class LcmScheduler implements Scheduler {
     }
     const origin: number[] = [];
     for (let i = usable; i >= 1; i--) origin.push(i * k - 1);
-    this.timesteps = linspace(0, origin.length, numInferenceSteps, false).map((x) => origin[Math.floor(x)]);
+    // endpoint=false keeps every x below origin.length, so each floor(x) is an index of origin.
+    this.timesteps = linspace(0, origin.length, numInferenceSteps, false).map((x) => origin[Math.floor(x)]!);
     this.numInferenceSteps = numInferenceSteps;
     this.counter.reset();
   }
@@ -74,7 +75,7 @@ export class LcmScheduler implements Scheduler {
     if (this.timesteps.length === 0) throw new Error('lcm: call setTimesteps before step');
     assertSameLength('lcm step', modelOutput, sample);
     const index = this.counter.current(this.timesteps, timestep);
-    const prevTimestep = index + 1 < this.timesteps.length ? this.timesteps[index + 1] : timestep;
+    const prevTimestep = index + 1 < this.timesteps.length ? this.timesteps[index + 1]! : timestep;
     const alphaT = alphaAt(this.alphasCumprod, timestep);
     const alphaPrev = prevTimestep >= 0 ? alphaAt(this.alphasCumprod, prevTimestep) : this.finalAlphaCumprod;
     const sqrtAlpha = Math.sqrt(alphaT);
@@ -89,8 +90,8 @@ export class LcmScheduler implements Scheduler {
 
     const denoised = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) {
-      const x = sample[i];
-      const m = modelOutput[i];
+      const x = sample[i]!;
+      const m = modelOutput[i]!;
       let x0 = prediction === 'epsilon' ? (x - sqrtBeta * m) / sqrtAlpha : prediction === 'sample' ? m : sqrtAlpha * x - sqrtBeta * m;
       if (clip) x0 = Math.min(Math.max(x0, -range), range);
       denoised[i] = cOut * x0 + cSkip * x;
@@ -103,7 +104,7 @@ export class LcmScheduler implements Scheduler {
       const a = Math.sqrt(alphaPrev);
       const b = Math.sqrt(1 - alphaPrev);
       prev = new Float32Array(sample.length);
-      for (let i = 0; i < prev.length; i++) prev[i] = a * denoised[i] + b * eps[i];
+      for (let i = 0; i < prev.length; i++) prev[i] = a * denoised[i]! + b * eps[i]!;
     }
     this.counter.advance();
     return { prevSample: prev, predOriginalSample: denoised };

@@ -40,11 +40,12 @@ export function arange(start: number, stop: number, step: number): number[] {
 /** numpy.interp(x, arange(len(fp)), fp) for one x: linear interpolation on unit-spaced knots, clamped at the ends. */
 export function interpUnit(x: number, fp: ArrayLike<number>): number {
   const last = fp.length - 1;
-  if (x <= 0) return fp[0];
-  if (x >= last) return fp[last];
+  if (x <= 0) return fp[0]!;
+  if (x >= last) return fp[last]!;
+  // 0 < x < last here, so j and j + 1 are both knots.
   const j = Math.floor(x);
-  const slope = fp[j + 1] - fp[j];
-  return slope * (x - j) + fp[j];
+  const slope = fp[j + 1]! - fp[j]!;
+  return slope * (x - j) + fp[j]!;
 }
 
 /** torch.linspace(start, end, steps, dtype=float32) on CPU: float32 arithmetic, filled from both ends. */

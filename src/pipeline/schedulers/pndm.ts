@@ -33,7 +33,7 @@ export class PndmScheduler implements Scheduler {
   constructor(private readonly config: SchedulerConfig) {
     if (config.prediction_type === 'sample') throw new Error('PNDM does not support prediction_type "sample"');
     this.alphasCumprod = makeAlphasCumprod(config);
-    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0];
+    this.finalAlphaCumprod = config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
     this.skipPrk = config.skip_prk_steps === true;
   }
 
@@ -54,7 +54,7 @@ export class PndmScheduler implements Scheduler {
     const n = ascending.length;
     if (this.skipPrk) {
       // concat(t[:-1], t[-2:-1], t[-1:]) reversed: the second-to-last training step is visited twice.
-      const plms = [...ascending.slice(0, n - 1), ...ascending.slice(Math.max(n - 2, 0), n - 1), ascending[n - 1]];
+      const plms = [...ascending.slice(0, n - 1), ...ascending.slice(Math.max(n - 2, 0), n - 1), ascending[n - 1]!];
       this.prkTimesteps = [];
       this.plmsTimesteps = plms.reverse();
     } else {
@@ -98,7 +98,7 @@ export class PndmScheduler implements Scheduler {
   private stepPrk(modelOutput: Float32Array, timestep: number, sample: Float32Array): StepOutput {
     const diffToPrev = this.counter % 2 ? 0 : Math.floor(this.stepRatio / 2);
     const prevTimestep = timestep - diffToPrev;
-    const baseTimestep = this.prkTimesteps[Math.floor(this.counter / 4) * 4];
+    const baseTimestep = this.prkTimesteps[Math.floor(this.counter / 4) * 4]!;
     const phase = this.counter % 4;
     let output = modelOutput;
     if (phase === 0) {
@@ -107,11 +107,11 @@ export class PndmScheduler implements Scheduler {
       this.curSample = sample.slice();
     } else if (phase === 1 || phase === 2) {
       const sum = this.requireRkSum();
-      for (let i = 0; i < sum.length; i++) sum[i] += modelOutput[i] / 3;
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + modelOutput[i]! / 3;
     } else {
       const sum = this.requireRkSum();
       output = new Float32Array(sum.length);
-      for (let i = 0; i < sum.length; i++) output[i] = sum[i] + modelOutput[i] / 6;
+      for (let i = 0; i < sum.length; i++) output[i] = sum[i]! + modelOutput[i]! / 6;
       this.rkSum = null;
     }
     return this.prevSample(this.curSample ?? sample, baseTimestep, prevTimestep, output);
@@ -137,19 +137,19 @@ export class PndmScheduler implements Scheduler {
       output = modelOutput;
       this.curSample = sample.slice();
     } else if (k === 1 && this.counter === 1) {
-      const last = e[0];
-      output = modelOutput.map((v, i) => (v + last[i]) / 2);
+      const last = this.recentOutput(1);
+      output = modelOutput.map((v, i) => (v + last[i]!) / 2);
       if (this.curSample) base = this.curSample;
       this.curSample = null;
     } else if (k === 2) {
-      const [e2, e1] = [e[k - 2], e[k - 1]];
-      output = e1.map((v, i) => (3 * v - e2[i]) / 2);
+      const [e2, e1] = [this.recentOutput(2), this.recentOutput(1)];
+      output = e1.map((v, i) => (3 * v - e2[i]!) / 2);
     } else if (k === 3) {
-      const [e3, e2, e1] = [e[k - 3], e[k - 2], e[k - 1]];
-      output = e1.map((v, i) => (23 * v - 16 * e2[i] + 5 * e3[i]) / 12);
+      const [e3, e2, e1] = [this.recentOutput(3), this.recentOutput(2), this.recentOutput(1)];
+      output = e1.map((v, i) => (23 * v - 16 * e2[i]! + 5 * e3[i]!) / 12);
     } else {
-      const [e4, e3, e2, e1] = [e[k - 4], e[k - 3], e[k - 2], e[k - 1]];
-      output = e1.map((v, i) => (55 * v - 59 * e2[i] + 37 * e3[i] - 9 * e4[i]) / 24);
+      const [e4, e3, e2, e1] = [this.recentOutput(4), this.recentOutput(3), this.recentOutput(2), this.recentOutput(1)];
+      output = e1.map((v, i) => (55 * v - 59 * e2[i]! + 37 * e3[i]! - 9 * e4[i]!) / 24);
     }
     return this.prevSample(base, t, prevTimestep, output);
   }
@@ -169,12 +169,19 @@ export class PndmScheduler implements Scheduler {
     const prev = new Float32Array(sample.length);
     const x0 = new Float32Array(sample.length);
     for (let i = 0; i < prev.length; i++) {
-      const x = sample[i];
-      const eps = vPrediction ? sqrtAlphaT * modelOutput[i] + sqrtBetaT * x : modelOutput[i];
+      const x = sample[i]!;
+      const eps = vPrediction ? sqrtAlphaT * modelOutput[i]! + sqrtBetaT * x : modelOutput[i]!;
       prev[i] = sampleCoeff * x - outputCoeff * eps;
       x0[i] = (x - sqrtBetaT * eps) / sqrtAlphaT;
     }
     return { prevSample: prev, predOriginalSample: x0 };
+  }
+
+  /** The model output `back` steps ago (1 = newest) from the PLMS history; each branch asks only for what it holds. */
+  private recentOutput(back: number): Float32Array {
+    const output = this.ets[this.ets.length - back];
+    if (output === undefined) throw new Error(`PNDM: history holds ${this.ets.length} model outputs, needs ${back}`);
+    return output;
   }
 
   private pushHistory(modelOutput: Float32Array): void {

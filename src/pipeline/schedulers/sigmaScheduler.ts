@@ -50,10 +50,10 @@ export abstract class SigmaScheduler implements Scheduler {
     let timesteps = spacedTimesteps(this.config.timestep_spacing, trainSteps, numInferenceSteps, this.config.steps_offset, false);
     let sigmas = timesteps.map((t) => interpUnit(t, this.trainSigmas));
     if (this.useKarras) {
-      sigmas = karrasSigmas(sigmas[sigmas.length - 1], sigmas[0], numInferenceSteps);
+      sigmas = karrasSigmas(sigmas[sigmas.length - 1]!, sigmas[0]!, numInferenceSteps);
       timesteps = sigmas.map((s) => sigmaToTimestep(s, this.logSigmas));
     }
-    const last = this.config.final_sigmas_type === 'sigma_min' ? this.trainSigmas[0] : 0;
+    const last = this.config.final_sigmas_type === 'sigma_min' ? this.trainSigmas[0]! : 0;
     this.sigmas = Float32Array.from([...sigmas, last]);
     this.timesteps = timesteps.map(f32);
     this.counter.reset();
@@ -64,10 +64,11 @@ export abstract class SigmaScheduler implements Scheduler {
   }
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    const sigma = this.sigmas[this.counter.current(this.timesteps, timestep)];
+    // sigmas holds one more entry than timesteps, so every schedule position has a sigma.
+    const sigma = this.sigmas[this.counter.current(this.timesteps, timestep)]!;
     const k = 1 / Math.sqrt(sigma * sigma + 1);
     const out = new Float32Array(sample.length);
-    for (let i = 0; i < out.length; i++) out[i] = sample[i] * k;
+    for (let i = 0; i < out.length; i++) out[i] = sample[i]! * k;
     return out;
   }
 
@@ -76,7 +77,7 @@ export abstract class SigmaScheduler implements Scheduler {
     assertSameLength(`${this.name} step`, modelOutput, sample);
     const index = this.counter.current(this.timesteps, timestep);
     if (index + 1 >= this.sigmas.length) throw new RangeError(`${this.name}: stepped past the end of the schedule`);
-    const out = this.update(modelOutput, sample, this.sigmas[index], this.sigmas[index + 1], noise);
+    const out = this.update(modelOutput, sample, this.sigmas[index]!, this.sigmas[index + 1]!, noise);
     this.counter.advance();
     return out;
   }
@@ -95,12 +96,12 @@ export abstract class SigmaScheduler implements Scheduler {
     const out = new Float32Array(sample.length);
     switch (this.config.prediction_type) {
       case 'epsilon':
-        for (let i = 0; i < out.length; i++) out[i] = sample[i] - sigma * modelOutput[i];
+        for (let i = 0; i < out.length; i++) out[i] = sample[i]! - sigma * modelOutput[i]!;
         break;
       case 'v_prediction': {
         const c = -sigma / Math.sqrt(sigma * sigma + 1);
         const skip = 1 / (sigma * sigma + 1);
-        for (let i = 0; i < out.length; i++) out[i] = modelOutput[i] * c + sample[i] * skip;
+        for (let i = 0; i < out.length; i++) out[i] = modelOutput[i]! * c + sample[i]! * skip;
         break;
       }
       case 'sample':
@@ -112,9 +113,9 @@ export abstract class SigmaScheduler implements Scheduler {
 
   addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
     assertSameLength('addNoise', original, noise);
-    const sigma = this.sigmas[this.counter.noiseIndex(this.timesteps, timestep)];
+    const sigma = this.sigmas[this.counter.noiseIndex(this.timesteps, timestep)]!;
     const out = new Float32Array(original.length);
-    for (let i = 0; i < out.length; i++) out[i] = original[i] + noise[i] * sigma;
+    for (let i = 0; i < out.length; i++) out[i] = original[i]! + noise[i]! * sigma;
     return out;
   }
 }

@@ -9,7 +9,7 @@ const f32 = Math.fround;
 export function trainingSigmas(alphasCumprod: Float32Array): Float32Array {
   const out = new Float32Array(alphasCumprod.length);
   for (let i = 0; i < out.length; i++) {
-    const a = alphasCumprod[i];
+    const a = alphasCumprod[i]!;
     out[i] = Math.sqrt(f32(f32(1 - a) / a));
   }
   return out;
@@ -33,10 +33,10 @@ export function sigmaToTimestep(sigma: number, logSigmas: Float32Array): number 
   const logSigma = Math.log(Math.max(sigma, 1e-10));
   // log_sigmas grows with t; low = last index whose log-sigma is <= log(sigma) (0 if none), kept below the end.
   let count = 0;
-  for (let i = 0; i < logSigmas.length; i++) if (logSigma - logSigmas[i] >= 0) count = i + 1;
+  for (let i = 0; i < logSigmas.length; i++) if (logSigma - logSigmas[i]! >= 0) count = i + 1;
   const lowIdx = Math.min(Math.max(count - 1, 0), logSigmas.length - 2);
-  const low = logSigmas[lowIdx];
-  const high = logSigmas[lowIdx + 1];
+  const low = logSigmas[lowIdx]!;
+  const high = logSigmas[lowIdx + 1]!;
   const w = Math.min(Math.max((low - logSigma) / (low - high), 0), 1);
   return (1 - w) * lowIdx + w * (lowIdx + 1);
 }
