@@ -54,12 +54,15 @@ async function child(path: string): Promise<void> {
     if (r > 0) runsMs.push(performance.now() - t); // run 0 is warm-up
   }
   const sorted = [...runsMs].sort((a, b) => a - b);
-  const result: ChildResult = { loadMs, rssBeforeRunMb, peakRssMb: process.resourceUsage().maxRSS / 1024, minMs: sorted[0], medianMs: sorted[Math.floor(sorted.length / 2)], runsMs };
+  const minMs = sorted[0];
+  const medianMs = sorted[Math.floor(sorted.length / 2)];
+  if (minMs === undefined || medianMs === undefined) throw new Error(`--runs must be at least 1 (got ${args.runs})`);
+  const result: ChildResult = { loadMs, rssBeforeRunMb, peakRssMb: process.resourceUsage().maxRSS / 1024, minMs, medianMs, runsMs };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
 
 function parseMode(m: string): { mode: AttentionSlicing; provider: ProviderName; label: string } {
-  const [name, provider] = m.split('@');
+  const [name = '', provider] = m.split('@');
   const mode: AttentionSlicing = /^\d+$/.test(name) ? Number(name) : (name as AttentionSlicing);
   return { mode, provider: (provider ?? 'cpu') as ProviderName, label: provider ? `${name} (plan for ${provider})` : name };
 }

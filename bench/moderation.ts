@@ -10,7 +10,7 @@ function random(): number {
   seed = (seed * 1103515245 + 12345) % 2147483648;
   return seed / 2147483648;
 }
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!; // index < length
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 function pseudoWord(min: number, max: number): string {
@@ -40,7 +40,10 @@ function prompt(length: number): string {
 const count = Number(process.argv[2] ?? 300);
 const prompts = Array.from({ length: count }, () => prompt(1000));
 // One prompt really contains a term, so the run shows the matcher finds it among the 500.
-prompts[count - 1] = `${prompts[count - 1].slice(0, 990)} ${terms[123].term}`;
+const lastPrompt = prompts[count - 1];
+const plantedTerm = terms[123];
+if (lastPrompt === undefined || plantedTerm === undefined) throw new Error(`need a count of at least 1 (got ${count}) and at least 124 terms (got ${terms.length})`);
+prompts[count - 1] = `${lastPrompt.slice(0, 990)} ${plantedTerm.term}`;
 
 let t = performance.now();
 builtinRules();
@@ -52,7 +55,7 @@ const compileMs = performance.now() - t;
 if (matcher.problems.length > 0) throw new Error(`terms refused: ${JSON.stringify(matcher.problems.slice(0, 3))}`);
 
 t = performance.now();
-matcher.check({ prompt: prompts[0], nsfwAllowed: true });
+matcher.check({ prompt: prompts[0]!, nsfwAllowed: true }); // count >= 1, checked above
 const firstMs = performance.now() - t;
 
 // The RE2 DFAs build their states lazily, so the first pass over new text is slower than later ones.
@@ -65,8 +68,9 @@ function pass(): { summary: string; blocked: number } {
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
-  const at = (q: number): string => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
-  return { summary: `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${times[times.length - 1].toFixed(2)} ms`, blocked };
+  // prompts is not empty (checked above), so every index below is in range.
+  const at = (q: number): string => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(2);
+  return { summary: `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, p99 ${at(0.99)} ms, max ${times[times.length - 1]!.toFixed(2)} ms`, blocked };
 }
 const cold = pass();
 const warm = pass();

@@ -60,7 +60,7 @@ export function stepTimings(runs: readonly OrtRun[], progressAt: readonly number
   const before = runs.filter((r) => r.end <= firstUnet.start);
   const loopStart = before.length ? Math.max(...before.map((r) => r.end)) : firstUnet.start;
   return progressAt.map((end, i) => {
-    const start = i === 0 ? loopStart : progressAt[i - 1];
+    const start = i === 0 ? loopStart : progressAt[i - 1]!; // i >= 1 here
     const ortMs = runs.filter((r) => r.start >= start && r.end <= end).reduce((sum, r) => sum + (r.end - r.start), 0);
     return { step: i + 1, wallMs: end - start, ortMs };
   });

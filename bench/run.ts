@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       rows.push(row);
       byMode[attention] = row;
     }
-    attentionComparison = compareAttention(byMode.auto, byMode.off);
+    attentionComparison = compareAttention(byMode.auto!, byMode.off!); // both filled by the loop above
   }
 
   if (rows.length) {
@@ -136,8 +136,10 @@ async function main(): Promise<void> {
       console.log(`max delay ${r.delay.max.toFixed(0)} ms over ${r.generationMs.toFixed(0)} ms`);
       eventLoop.push(r);
     }
-    summary.push('Event loop of the requesting process while one generation runs', eventLoopTable(eventLoop), compareEventLoop(eventLoop[0], eventLoop[1]));
-    report.eventLoop = { cases: eventLoop, comparison: compareEventLoop(eventLoop[0], eventLoop[1]) };
+    const [inProcess, worker] = eventLoop;
+    if (!inProcess || !worker) throw new Error('event loop bench: expected an in-process and a worker result');
+    summary.push('Event loop of the requesting process while one generation runs', eventLoopTable(eventLoop), compareEventLoop(inProcess, worker));
+    report.eventLoop = { cases: eventLoop, comparison: compareEventLoop(inProcess, worker) };
   }
 
   if (parts.has('attention')) {
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
     if (out.status !== 0) fail('bench/attention.ts', out);
     report.attention = { args: SIZES.attentionArgs, output: out.stdout };
     const tableStart = out.stdout.indexOf('\nmode ');
-    if (tableStart >= 0) summary.push('Attention modes on the UNet-like graph (bench/attention.ts)', out.stdout.slice(tableStart + 1).split('\n\n')[0]);
+    if (tableStart >= 0) summary.push('Attention modes on the UNet-like graph (bench/attention.ts)', out.stdout.slice(tableStart + 1).split('\n\n')[0]!);
   }
 
   if (parts.has('moderation')) {

@@ -320,7 +320,7 @@ export function sdxlTextEncoder(opts: { index: 0 | 1; idsType: 'int32' | 'int64'
       states.push(h);
     }
   }
-  const last = g.op('Identity', [states[layers]], {}, 'last_hidden_state');
+  const last = g.op('Identity', [states[layers]!], {}, 'last_hidden_state'); // states holds layers + 1 entries
   const outputs = [valueInfo('last_hidden_state', opts.float, ['batch_size', 'sequence_length', width])];
   if (withProjection) {
     if (opts.closedForm) {
