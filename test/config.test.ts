@@ -75,7 +75,7 @@ test('empty values count as unset', () => {
 
 test('a missing token is named', () => {
   for (const env of [{}, { DISCORD_TOKEN: '' }, { DISCORD_TOKEN: '   ' }]) {
-    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.problems.length === 1 && /^DISCORD_TOKEN: required/.test(err.problems[0]));
+    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.problems.length === 1 && /^DISCORD_TOKEN: required/.test(err.problems[0]!));
   }
 });
 
@@ -108,10 +108,10 @@ test('each bad variable is named, all of them at once', () => {
   for (const [name, value] of Object.entries(bad)) {
     const alone = problemsOf({ [name]: value });
     assert.equal(alone.length, 1, `${name}: ${alone.join('; ')}`);
-    assert.match(alone[0], new RegExp(`^${name}: \\S`));
+    assert.match(alone[0]!, new RegExp(`^${name}: \\S`));
   }
-  assert.match(problemsOf({ QUEUE_CONCURRENCY: '0' })[0], /at least 1/);
-  assert.match(problemsOf({ PROVIDER: 'tpu' })[0], /cpu/);
+  assert.match(problemsOf({ QUEUE_CONCURRENCY: '0' })[0]!, /at least 1/);
+  assert.match(problemsOf({ PROVIDER: 'tpu' })[0]!, /cpu/);
 });
 
 test('the error message lists every problem and never echoes the token', () => {
@@ -147,5 +147,5 @@ test('MESSAGE_CONTENT_INTENT adds the privileged intent, and only then', async (
   assert.equal(loadConfig({ DISCORD_TOKEN: TOKEN }).messageContentIntent, false);
   assert.ok(!intentsFor(loadConfig({ DISCORD_TOKEN: TOKEN })).includes(GatewayIntentBits.MessageContent));
   assert.ok(intentsFor(loadConfig({ DISCORD_TOKEN: TOKEN, MESSAGE_CONTENT_INTENT: 'true' })).includes(GatewayIntentBits.MessageContent));
-  assert.match(problemsOf({ MESSAGE_CONTENT_INTENT: 'maybe' })[0], /MESSAGE_CONTENT_INTENT/);
+  assert.match(problemsOf({ MESSAGE_CONTENT_INTENT: 'maybe' })[0]!, /MESSAGE_CONTENT_INTENT/);
 });

@@ -52,7 +52,7 @@ test('a corrupt cache entry is detected and rebuilt, never used', () => withDir(
   const paths = cachePaths(path, 'auto', 'cpu');
   for (const corrupt of [
     () => writeFile(paths.graph, 'not a model'),
-    async () => { const { bytes } = await loadModelFile(paths.graph); bytes[bytes.length - 3] ^= 0xff; await writeFile(paths.graph, bytes); },
+    async () => { const { bytes } = await loadModelFile(paths.graph); bytes[bytes.length - 3]! ^= 0xff; await writeFile(paths.graph, bytes); },
     () => writeFile(paths.stamp, '{"version": 1, "trunc'),
     () => rm(paths.graph),
   ]) {

@@ -14,7 +14,7 @@ for (const form of ['3d', '4d'] as const) {
       assert.equal(b.form, form);
       assert.deepEqual(b.nodes.map((n) => n.opType), form === '3d' ? ['MatMul', 'Mul', 'Softmax', 'MatMul'] : ['MatMul', 'Softmax', 'MatMul']);
       assert.equal(b.fusable, true);
-      if (form === '3d') assert.ok(Math.abs(b.scales[0].value! - 0.5) < 1e-6, 'constant 1/sqrt(4) read from the initializer');
+      if (form === '3d') assert.ok(Math.abs(b.scales[0]!.value! - 0.5) < 1e-6, 'constant 1/sqrt(4) read from the initializer');
       else assert.equal(b.scales.length, 0, 'SDPA form scales q and kᵀ before the MatMul');
     }
   });

@@ -30,7 +30,7 @@ test('baddbmm form: the zero term is dropped, Casts kept, blocks fusable', () =>
     for (const b of blocks) {
       const kinds = b.chain.map((s) => s.kind);
       assert.deepEqual(kinds, dtype === 'float32' ? ['scale', 'zero', 'softmax', 'cast'] : ['scale', 'zero', 'cast', 'softmax', 'cast'], dtype);
-      assert.ok(Math.abs(b.scales[0].value! - 0.5) < 1e-3, 'alpha read through its Cast');
+      assert.ok(Math.abs(b.scales[0]!.value! - 0.5) < 1e-3, 'alpha read through its Cast');
       assert.deepEqual(b.masks, []);
       assert.equal(b.fusable, true, b.notFusable);
       assert.equal(b.form, '3d');
@@ -53,6 +53,7 @@ test('einsum form: both products found, the key read untransposed', () => {
 test('a real additive mask is kept, not dropped', () => {
   const { model } = buildUnetLike({ form: 'baddbmm', heads: 2, headDim: 4, contextDim: 6, blocks: 1, mask: true });
   const [self, cross] = findAttentionBlocks(model.graph!);
+  assert.ok(self && cross, 'a self- and a cross-attention block');
   assert.deepEqual(self.masks, []);
   assert.equal(cross.masks.length, 1);
   assert.deepEqual(cross.chain.map((s) => s.kind), ['scale', 'mask', 'softmax', 'cast']);
@@ -75,7 +76,7 @@ for (const { name, spec, tolerance } of FORMS) {
     const blocks = spec.blocks * 2;
     const maskShapes = spec.mask ? (['keys', 'shared', 'rows'] as const) : (['keys'] as const);
     for (const maskShape of maskShapes) {
-      for (const [batch, tokens, ctx] of [[2, 10, 5], [1, 7, 3]]) {
+      for (const [batch, tokens, ctx] of [[2, 10, 5], [1, 7, 3]] as const) {
         const feeds = unetLikeFeeds(spec, batch, tokens, ctx, maskShape);
         const reference = await runModel(bytes, feeds);
         for (const [mode, provider] of [['auto', 'cpu'], ['auto', 'coreml'], ['flash', 'cpu'], [3, 'cpu'], ['max', 'cpu']] as const) {
@@ -109,22 +110,22 @@ test('one log line per model: found/fused/sliced/left alone; attention-shaped ch
     const logs: string[] = [];
     await prepareUnet(path, 'auto', { provider: 'cpu', log: (m) => logs.push(m) });
     assert.equal(logs.length, 1);
-    assert.match(logs[0], /^attention: unet\.onnx: 4 attention blocks found, 4 fused, 0 sliced, 0 left alone -> flash x4 \(mode auto, cpu\)/);
+    assert.match(logs[0]!, /^attention: unet\.onnx: 4 attention blocks found, 4 fused, 0 sliced, 0 left alone -> flash x4 \(mode auto, cpu\)/);
     logs.length = 0;
     await prepareUnet(path, 'auto', { provider: 'coreml', log: (m) => logs.push(m) });
-    assert.match(logs[0], /4 attention blocks found, 0 fused, 4 sliced, 0 left alone/);
+    assert.match(logs[0]!, /4 attention blocks found, 0 fused, 4 sliced, 0 left alone/);
 
     // Attention whose scores are also read elsewhere (here: a second output) cannot be rewritten: say so, loudly.
     const { model } = buildUnetLike({ form: 'baddbmm', heads: 2, headDim: 4, contextDim: 6, blocks: 1 });
     const softmax = model.graph!.node!.find((n) => n.opType === 'Softmax')!;
-    model.graph!.output!.push(valueInfo(softmax.input![0], 'float32', null));
+    model.graph!.output!.push(valueInfo(softmax.input![0]!, 'float32', null));
     const odd = join(dir, 'odd.onnx');
     await writeFile(odd, encodeModel(model));
     logs.length = 0;
     const r = await prepareUnet(odd, 'auto', { provider: 'cpu', log: (m) => logs.push(m) });
     assert.equal(r.blocks, 1);
     assert.equal(logs.length, 1);
-    assert.match(logs[0], /^warning: attention: odd\.onnx: 1 attention blocks found, 1 fused, 0 sliced, 1 left alone \(1x the scores are also read by another node\)/);
+    assert.match(logs[0]!, /^warning: attention: odd\.onnx: 1 attention blocks found, 1 fused, 0 sliced, 1 left alone \(1x the scores are also read by another node\)/);
 
     // A graph without attention says so, without a warning.
     const plain = join(dir, 'plain.onnx');
@@ -134,7 +135,7 @@ test('one log line per model: found/fused/sliced/left alone; attention-shaped ch
     })));
     logs.length = 0;
     await prepareUnet(plain, 'auto', { provider: 'cpu', log: (m) => logs.push(m) });
-    assert.match(logs[0], /^attention: plain\.onnx: 0 attention blocks found, 0 fused, 0 sliced, 0 left alone: no attention pattern found; using it unchanged/);
+    assert.match(logs[0]!, /^attention: plain\.onnx: 0 attention blocks found, 0 fused, 0 sliced, 0 left alone: no attention pattern found; using it unchanged/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

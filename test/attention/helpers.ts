@@ -54,9 +54,10 @@ export function maxAbsDiff(a: Outputs, b: Outputs): number {
   if (keys.join() !== Object.keys(b).sort().join()) throw new Error(`outputs differ: ${keys} vs ${Object.keys(b)}`);
   let worst = 0;
   for (const k of keys) {
-    if (a[k].length !== b[k].length) throw new Error(`${k}: ${a[k].length} vs ${b[k].length} elements`);
-    for (let i = 0; i < a[k].length; i++) {
-      const d = Math.abs(a[k][i] - b[k][i]);
+    const x = a[k]!, y = b[k]!; // both hold every key (checked above)
+    if (x.length !== y.length) throw new Error(`${k}: ${x.length} vs ${y.length} elements`);
+    for (let i = 0; i < x.length; i++) {
+      const d = Math.abs(x[i]! - y[i]!);
       if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
     }
   }

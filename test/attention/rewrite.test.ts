@@ -53,7 +53,7 @@ for (const form of ['3d', '4d'] as const) {
     const plan = (a: BlockAction): AttentionPlan => ({ actions: new Map(blocks.map((b) => [b.output, a])), applied: "test", fused: 0, sliced: 0, notFused: new Map() });
     // 64 slices over 10 rows: 54 pieces are empty. A budget of 5 rows' scores (batch*heads = 2*2, 10 keys): 2 pieces.
     const actions: BlockAction[] = [{ kind: 'slice', slices: 64, minRowsBudget: 0 }, { kind: 'slice', slices: 4, minRowsBudget: 2 * 2 * 10 * 5 }, { kind: 'flash' }];
-    for (const [batch, tokens] of [[2, 10], [1, 7], [3, 1]]) {
+    for (const [batch, tokens] of [[2, 10], [1, 7], [3, 1]] as const) {
       const feeds = unetLikeFeeds(spec, batch, tokens, 5);
       const reference = await runModel(bytes, feeds);
       for (const a of actions) {

@@ -38,7 +38,7 @@ function rng(seed: number) {
 /** float32 -> IEEE half bits (round to nearest). */
 export function toHalf(v: number): number {
   const f = new Float32Array([v]);
-  const u = new Uint32Array(f.buffer)[0];
+  const u = new Uint32Array(f.buffer)[0]!;
   const sign = (u >> 16) & 0x8000;
   const exp = ((u >> 23) & 0xff) - 127 + 15;
   const mant = u & 0x7fffff;

@@ -16,11 +16,13 @@ test('synthetic UNet: SD 1.5 signature, runs, output shaped like the sample', as
   const model = buildSyntheticUnet(TINY);
   const session = await ort.InferenceSession.create(encodeModel(model), options);
   const meta = Object.fromEntries(session.inputMetadata.map((m) => [m.name, m]));
+  const { sample: sampleMeta, timestep: timestepMeta, encoder_hidden_states: contextMeta } = meta;
+  assert.ok(sampleMeta && timestepMeta && contextMeta, 'the three UNet inputs have metadata');
   assert.deepEqual(session.inputNames, ['sample', 'timestep', 'encoder_hidden_states']);
   assert.deepEqual(session.outputNames, ['out_sample']);
-  assert.deepEqual(meta.sample.isTensor && [meta.sample.type, meta.sample.shape], ['float32', ['batch', 4, 'height', 'width']]);
-  assert.deepEqual(meta.timestep.isTensor && [meta.timestep.type, meta.timestep.shape], ['int64', [1]]);
-  assert.deepEqual(meta.encoder_hidden_states.isTensor && [meta.encoder_hidden_states.type, meta.encoder_hidden_states.shape], ['float32', ['batch', 'sequence', 24]]);
+  assert.deepEqual(sampleMeta.isTensor && [sampleMeta.type, sampleMeta.shape], ['float32', ['batch', 4, 'height', 'width']]);
+  assert.deepEqual(timestepMeta.isTensor && [timestepMeta.type, timestepMeta.shape], ['int64', [1]]);
+  assert.deepEqual(contextMeta.isTensor && [contextMeta.type, contextMeta.shape], ['float32', ['batch', 'sequence', 24]]);
 
   const sample = Float32Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => Math.sin(i));
   const context = Float32Array.from({ length: 2 * 77 * 24 }, (_, i) => Math.cos(i));
@@ -29,8 +31,8 @@ test('synthetic UNet: SD 1.5 signature, runs, output shaped like the sample', as
     timestep: new ort.Tensor('int64', BigInt64Array.from([981n]), [1]),
     encoder_hidden_states: new ort.Tensor('float32', context, [2, 77, 24]),
   });
-  assert.deepEqual(out.out_sample.dims, [2, 4, 8, 8]);
-  const values = out.out_sample.data as Float32Array;
+  assert.deepEqual(out.out_sample!.dims, [2, 4, 8, 8]);
+  const values = out.out_sample!.data as Float32Array;
   assert.ok(values.every(Number.isFinite), 'output is finite');
   assert.ok(values.some((v) => v !== 0), 'output is not all zeros');
   await session.release();
@@ -44,7 +46,7 @@ test('wide text encoder: input_ids int32 -> last_hidden_state [1, 77, contextDim
   const session = await ort.InferenceSession.create(encodeModel(buildWideTextEncoder(536, 24)), options);
   const ids = Int32Array.from({ length: 77 }, (_, i) => (i * 7) % 536);
   const out = await session.run({ input_ids: new ort.Tensor('int32', ids, [1, 77]) });
-  assert.deepEqual(out.last_hidden_state.dims, [1, 77, 24]);
+  assert.deepEqual(out.last_hidden_state!.dims, [1, 77, 24]);
   await session.release();
 });
 

@@ -91,7 +91,7 @@ test('progress: step i/n, elapsed time, an ETA while running, and the preview wh
 
 test('result: embed with every setting, the image, and the buttons', () => {
   const body = resultBody(JOB, params, result(1), '123', [{ filename: '42.png' }]);
-  const embed = body.embeds![0];
+  const embed = body.embeds![0]!;
   const fields = Object.fromEntries(embed.fields!.map((f) => [f.name, f.value]));
   assert.deepEqual(
     [fields['Negative prompt'], fields.Seed, fields.Steps, fields.Guidance, fields.Sampler, fields.Size, fields.Model, fields.Time],
@@ -107,21 +107,21 @@ test('result: embed with every setting, the image, and the buttons', () => {
 
 test('result for several images: a seed range, the grid shown, V/U per image; spoilers are not the embed image', () => {
   const body = resultBody(JOB, { ...params, count: 4 }, result(4), '123', [{ filename: 'grid.png' }, { filename: '1-42.png' }]);
-  const fields = Object.fromEntries(body.embeds![0].fields!.map((f) => [f.name, f.value]));
+  const fields = Object.fromEntries(body.embeds![0]!.fields!.map((f) => [f.name, f.value]));
   assert.equal(fields.Seed, '42–45');
-  assert.equal(body.embeds![0].image?.url, 'attachment://grid.png');
+  assert.equal(body.embeds![0]!.image?.url, 'attachment://grid.png');
   assert.equal(body.components!.length, 3);
   for (const row of body.components!) assert.ok(row.components.length <= 5);
   assert.ok(ids(body).every((id) => id.length <= 100));
   assert.equal(new Set(ids(body)).size, ids(body).length, 'custom ids are unique');
   const spoilered = resultBody(JOB, params, result(1), '123', [{ filename: 'SPOILER_42.png', spoiler: true }]);
-  assert.equal(spoilered.embeds![0].image, undefined);
+  assert.equal(spoilered.embeds![0]!.image, undefined);
 });
 
 test('img2img shows its strength; upscales get only Delete', () => {
   const img = resultBody(JOB, { ...params, kind: 'img2img', action: 'vary', strength: 0.45 }, result(1), '1', [{ filename: 'a.png' }]);
-  assert.equal(img.embeds![0].fields!.find((f) => f.name === 'Strength')?.value, '0.45');
-  assert.match(img.embeds![0].title!, /Variation of/);
+  assert.equal(img.embeds![0]!.fields!.find((f) => f.name === 'Strength')?.value, '0.45');
+  assert.match(img.embeds![0]!.title!, /Variation of/);
   const up = resultButtons(JOB, { ...params, kind: 'upscale', upscale: { sourcePath: '/x', factor: 2, sourceIndex: 0 } }, 1);
   assert.deepEqual(up.flatMap((row) => row.components.map((c) => ('custom_id' in c ? c.custom_id : ''))), [`img:delete:${JOB}`]);
 });

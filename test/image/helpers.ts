@@ -45,18 +45,19 @@ export function bombPng(width: number, height: number): Buffer {
 export function meanAbsDiff(a: RgbImage, b: RgbImage): number {
   if (a.width !== b.width || a.height !== b.height) throw new Error(`size mismatch ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   let sum = 0;
-  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i] - b.data[i]);
+  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
   return sum / a.data.length;
 }
 
 export function maxAbsDiff(a: RgbImage, b: RgbImage): number {
   if (a.width !== b.width || a.height !== b.height) throw new Error(`size mismatch ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   let max = 0;
-  for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i] - b.data[i]));
+  for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i]! - b.data[i]!));
   return max;
 }
 
 export function pixel(image: RgbImage, x: number, y: number): [number, number, number] {
+  if (!(x >= 0 && x < image.width && y >= 0 && y < image.height)) throw new Error(`pixel (${x}, ${y}) is outside the ${image.width}x${image.height} image`);
   const i = (y * image.width + x) * 3;
-  return [image.data[i], image.data[i + 1], image.data[i + 2]];
+  return [image.data[i]!, image.data[i + 1]!, image.data[i + 2]!];
 }

@@ -76,11 +76,11 @@ test('readPngText reads zTXt and compressed iTXt written by others', async () =>
   const [ihdr, ...rest] = extractChunks(plain);
   const ztxt = Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.from('zipped text', 'latin1'))]);
   const itxt = Buffer.concat([Buffer.from('Title\0\x01\0en\0', 'latin1'), Buffer.from('Titel\0', 'utf8'), deflateSync(Buffer.from('héllo ✓', 'utf8'))]);
-  const png = encodeChunks([ihdr, { name: 'zTXt', data: ztxt }, { name: 'iTXt', data: itxt }, ...rest]);
+  const png = encodeChunks([ihdr!, { name: 'zTXt', data: ztxt }, { name: 'iTXt', data: itxt }, ...rest]);
   const chunks = readPngText(png);
   assert.deepEqual(chunks.map((c) => [c.type, c.keyword, c.text]), [['zTXt', 'Comment', 'zipped text'], ['iTXt', 'Title', 'héllo ✓']]);
-  assert.equal(chunks[1].language, 'en');
-  assert.equal(chunks[1].translatedKeyword, 'Titel');
+  assert.equal(chunks[1]!.language, 'en');
+  assert.equal(chunks[1]!.translatedKeyword, 'Titel');
 });
 
 test('readPngText rejects non-PNG bytes', () => {

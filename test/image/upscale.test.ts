@@ -31,7 +31,7 @@ after(async () => {
 });
 
 test('axisWindows: cores cover the axis exactly, windows keep the overlap as context', () => {
-  for (const [length, size, overlap] of [[70, 16, 4], [50, 37, 4], [100, 32, 0], [257, 64, 16], [10, 64, 16]]) {
+  for (const [length, size, overlap] of [[70, 16, 4], [50, 37, 4], [100, 32, 0], [257, 64, 16], [10, 64, 16]] as const) {
     const windows = axisWindows(length, size, overlap);
     let next = 0;
     for (const w of windows) {

@@ -125,7 +125,7 @@ describe('models fetch', () => {
     const result = await fetchModel(base(modelsDir, 'r'));
     const again = hub.requests.slice(before).filter((r) => r.url.endsWith(`/resolve/main/${big}`) && r.range !== 'bytes=0-0');
     assert.equal(again.length, 1);
-    assert.equal(again[0].range, `bytes=${kept}-${size - 1}`, 'only the missing tail is requested');
+    assert.equal(again[0]!.range, `bytes=${kept}-${size - 1}`, 'only the missing tail is requested');
     // files completed in the first run are not downloaded again
     const redone = hub.requests.slice(before).filter((r) => r.url.endsWith('/resolve/main/model_index.json'));
     assert.equal(redone.length, 0);

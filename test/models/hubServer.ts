@@ -87,7 +87,7 @@ export class TestHub {
     const files = repo.revisions[revision];
     if (!files) return this.json(res, 404, { error: `Invalid rev id: ${revision}` }, { 'x-error-code': 'RevisionNotFound' });
     if (tree) return this.listing(res, files);
-    return this.file(req, res, files, decodeURIComponent(resolve![3]));
+    return this.file(req, res, files, decodeURIComponent(resolve![3]!));
   }
 
   private listing(res: ServerResponse, files: Map<string, Buffer>): void {
@@ -123,7 +123,7 @@ export class TestHub {
     const probe = range?.[1] === '0' && range[2] === '0';
     if (this.corrupt.has(path) && !probe) {
       bytes = Buffer.from(bytes);
-      bytes[bytes.length >> 1] ^= 0xff;
+      bytes[bytes.length >> 1]! ^= 0xff;
     }
     let start = 0;
     let end = bytes.length - 1;

@@ -48,7 +48,7 @@ test('the application id comes from DISCORD_CLIENT_ID, else from the token', () 
 test('main prints the URL first and never the token', () => {
   const lines: string[] = [];
   assert.equal(main({ DISCORD_TOKEN: TOKEN }, (l) => lines.push(l)), 0);
-  assert.equal(new URL(lines[0]).searchParams.get('client_id'), APP_ID);
+  assert.equal(new URL(lines[0]!).searchParams.get('client_id'), APP_ID);
   assert.ok(!lines.join('\n').includes(TOKEN));
   assert.ok(lines.some((l) => l.startsWith('  AttachFiles:')));
 });

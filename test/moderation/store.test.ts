@@ -33,14 +33,14 @@ describe('settings and audit log', () => {
 
     const log = service.listAudit(GUILD).reverse();
     assert.deepEqual(log.map((e) => e.action), ['settings.update', 'settings.update', 'term.add', 'term.remove', 'user.block', 'user.unblock']);
-    assert.deepEqual(log[0].detail, { nsfw: { from: 'off', to: 'age-restricted' } });
-    assert.equal(log[0].actorId, MOD);
-    assert.equal(log[0].at, T0);
-    assert.deepEqual(log[1].detail, { logChannelId: { from: null, to: '400000000000000004' } });
-    assert.equal(log[1].actorId, 'other-mod');
-    assert.equal(log[1].at, T0 + 1000);
-    assert.deepEqual(log[2].detail, { list: 'block', kind: 'word', term: 'spoon' });
-    assert.deepEqual(log[4].detail, { userId: USER, reason: 'spam' });
+    assert.deepEqual(log[0]!.detail, { nsfw: { from: 'off', to: 'age-restricted' } });
+    assert.equal(log[0]!.actorId, MOD);
+    assert.equal(log[0]!.at, T0);
+    assert.deepEqual(log[1]!.detail, { logChannelId: { from: null, to: '400000000000000004' } });
+    assert.equal(log[1]!.actorId, 'other-mod');
+    assert.equal(log[1]!.at, T0 + 1000);
+    assert.deepEqual(log[2]!.detail, { list: 'block', kind: 'word', term: 'spoon' });
+    assert.deepEqual(log[4]!.detail, { userId: USER, reason: 'spam' });
     assert.equal(service.listAudit('another-guild').length, 0);
   });
 

@@ -25,9 +25,9 @@ before(async () => {
       written[path] = 0;
       const chunk = Buffer.alloc(16 * 1024, 1);
       const timer = setInterval(() => {
-        if (res.destroyed || written[path] > 64 * 1024 * 1024) return clearInterval(timer);
+        if (res.destroyed || written[path]! > 64 * 1024 * 1024) return clearInterval(timer);
         res.write(chunk);
-        written[path] += chunk.length;
+        written[path]! += chunk.length;
       }, 1);
       res.on('close', () => clearInterval(timer));
     } else if (path === '/slow') {
@@ -90,7 +90,7 @@ test('Content-Length over the limit is refused before reading the body', async (
 test('a stream without Content-Length is cut off as soon as it passes the limit', async () => {
   await failsWith(downloadAttachment(`${base}/big-chunked`, opts({ maxBytes: 256 * 1024, timeoutMs: 10_000 })), 'too-large', /larger than 256 KB/);
   await new Promise((r) => setTimeout(r, 100));
-  assert.ok(written['/big-chunked'] < 8 * 1024 * 1024, `server kept writing: ${written['/big-chunked']} bytes`);
+  assert.ok(written['/big-chunked']! < 8 * 1024 * 1024, `server kept writing: ${written['/big-chunked']} bytes`);
 });
 
 test('a slow server hits the total timeout', async () => {

@@ -41,7 +41,7 @@ test('DDIM img2img-style loop (add_noise at t_start = 8) matches diffusers', () 
   const s = make();
   s.setTimesteps(10);
   const timesteps = s.timesteps.slice(8 * s.order);
-  const noisy = s.addNoise(dummySampleDeter(), dummyNoiseDeter(), timesteps[0]);
+  const noisy = s.addNoise(dummySampleDeter(), dummyNoiseDeter(), timesteps[0]!);
   const x = fullLoop(s, noisy, timesteps);
   near(sumAbs(x), 354.5418, 1e-2, 'sum');
   near(meanAbs(x), 0.4616, 1e-3, 'mean');

@@ -49,7 +49,7 @@ test('DPM-Solver++ img2img-style loop (add_noise at t_start = 5) matches diffuse
   const s = make();
   s.setTimesteps(10);
   const timesteps = s.timesteps.slice(5 * s.order);
-  const noisy = s.addNoise(dummySampleDeter(), dummyNoiseDeter(), timesteps[0]);
+  const noisy = s.addNoise(dummySampleDeter(), dummyNoiseDeter(), timesteps[0]!);
   const x = fullLoop(s, noisy, timesteps);
   near(sumAbs(x), 318.4111, 1e-2, 'sum');
   near(meanAbs(x), 0.4146, 1e-3, 'mean');

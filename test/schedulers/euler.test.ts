@@ -61,7 +61,7 @@ test('Euler ancestral v_prediction full loop matches diffusers', () => {
 test('Euler ancestral needs a noise source', () => {
   const s = ancestral();
   s.setTimesteps(2);
-  const t = s.timesteps[0];
+  const t = s.timesteps[0]!;
   assert.throws(() => s.step(dummySampleDeter(), t, dummySampleDeter()), /NoiseSource/);
 });
 
@@ -76,7 +76,7 @@ test('Euler timesteps per spacing and init noise sigma', () => {
   const leading = euler({ num_train_timesteps: 1000, timestep_spacing: 'leading', steps_offset: 1 });
   leading.setTimesteps(4);
   assert.deepEqual(leading.timesteps, [751, 501, 251, 1]);
-  near(leading.initNoiseSigma, Math.sqrt(leading.sigmas[0] ** 2 + 1), 1e-6, 'leading init sigma');
+  near(leading.initNoiseSigma, Math.sqrt(leading.sigmas[0]! ** 2 + 1), 1e-6, 'leading init sigma');
   const trailing = euler({ num_train_timesteps: 1000, timestep_spacing: 'trailing' });
   trailing.setTimesteps(4);
   assert.deepEqual(trailing.timesteps, [999, 749, 499, 249]);
@@ -89,9 +89,9 @@ test('Euler add_noise uses the begin index once set (img2img)', () => {
   s.setBeginIndex(3);
   const ones = new Float32Array(4).fill(1);
   const zeros = new Float32Array(4);
-  const noised = s.addNoise(zeros, ones, s.timesteps[3]);
-  near(noised[0], s.sigmas[3], 1e-6, 'sigma at begin index');
+  const noised = s.addNoise(zeros, ones, s.timesteps[3]!);
+  near(noised[0]!, s.sigmas[3]!, 1e-6, 'sigma at begin index');
   // step starts at the begin index too: a zero model output (epsilon) leaves the sample unchanged.
-  const out = s.step(zeros, s.timesteps[3], ones).prevSample;
+  const out = s.step(zeros, s.timesteps[3]!, ones).prevSample;
   assert.deepEqual(Array.from(out), [1, 1, 1, 1]);
 });

@@ -120,7 +120,7 @@ test('img2imgTimesteps follows diffusers get_timesteps and sets the begin index'
   const euler = createScheduler('euler', config);
   const e = img2imgTimesteps(euler, 10, 0.5);
   assert.equal(e.startIndex, 5);
-  assert.equal(euler.addNoise(new Float32Array([0]), new Float32Array([1]), e.timesteps[0])[0], (euler as unknown as { sigmas: Float32Array }).sigmas[5]);
+  assert.equal(euler.addNoise(new Float32Array([0]), new Float32Array([1]), e.timesteps[0]!)[0], (euler as unknown as { sigmas: Float32Array }).sigmas[5]);
   const lcm = createScheduler('lcm', config);
   const l = img2imgTimesteps(lcm, 4, 0.5);
   assert.deepEqual(l, { timesteps: [499, 379, 259, 139], startIndex: 0, steps: 4 });
@@ -135,19 +135,19 @@ test('img2imgTimesteps follows diffusers get_timesteps and sets the begin index'
 
 test('beta schedules: linear, scaled_linear, squaredcos_cap_v2 and trained_betas', () => {
   const linear = makeBetas(normalizeSchedulerConfig({ num_train_timesteps: 1000 }));
-  near(linear[0], 0.0001, 1e-9, 'linear first');
-  near(linear[999], 0.02, 1e-9, 'linear last');
+  near(linear[0]!, 0.0001, 1e-9, 'linear first');
+  near(linear[999]!, 0.02, 1e-9, 'linear last');
   const scaled = makeBetas(normalizeSchedulerConfig(SD15));
-  near(scaled[0], 0.00085, 1e-9, 'scaled first');
-  near(scaled[999], 0.012, 1e-9, 'scaled last');
-  near(scaled[500], (Math.sqrt(0.00085) + (500 / 999) * (Math.sqrt(0.012) - Math.sqrt(0.00085))) ** 2, 1e-8, 'scaled middle');
+  near(scaled[0]!, 0.00085, 1e-9, 'scaled first');
+  near(scaled[999]!, 0.012, 1e-9, 'scaled last');
+  near(scaled[500]!, (Math.sqrt(0.00085) + (500 / 999) * (Math.sqrt(0.012) - Math.sqrt(0.00085))) ** 2, 1e-8, 'scaled middle');
   const cosine = makeBetas(normalizeSchedulerConfig({ beta_schedule: 'squaredcos_cap_v2' }));
-  assert.ok(cosine[999] <= Math.fround(0.999) && cosine[0] > 0 && cosine[0] < 1e-4);
+  assert.ok(cosine[999]! <= Math.fround(0.999) && cosine[0]! > 0 && cosine[0]! < 1e-4);
   const trained = Array.from({ length: 10 }, (_, i) => 0.01 * (i + 1));
   const t = normalizeSchedulerConfig({ num_train_timesteps: 10, trained_betas: trained });
   assert.deepEqual(Array.from(makeBetas(t)), trained.map(Math.fround));
   const ac = makeAlphasCumprod(t);
-  near(ac[9], trained.reduce((p, b) => p * (1 - b), 1), 1e-6, 'alphas_cumprod from trained_betas');
+  near(ac[9]!, trained.reduce((p, b) => p * (1 - b), 1), 1e-6, 'alphas_cumprod from trained_betas');
   // the same betas drive a sampler end to end
   const ddim = createScheduler('ddim', t);
   ddim.setTimesteps(5);
@@ -156,7 +156,7 @@ test('beta schedules: linear, scaled_linear, squaredcos_cap_v2 and trained_betas
 
 test('rescale_betas_zero_snr gives a zero terminal alphas_cumprod', () => {
   const ac = makeAlphasCumprod(normalizeSchedulerConfig({ ...SD15, rescale_betas_zero_snr: true }));
-  near(ac[999], 0, 1e-9, 'terminal alpha');
+  near(ac[999]!, 0, 1e-9, 'terminal alpha');
   const euler = createScheduler('euler', normalizeSchedulerConfig({ ...SD15, rescale_betas_zero_snr: true, timestep_spacing: 'trailing' }));
   euler.setTimesteps(4);
   assert.ok(Number.isFinite(euler.initNoiseSigma) && euler.initNoiseSigma > 1000);

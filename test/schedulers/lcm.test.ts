@@ -45,8 +45,8 @@ test('LCM needs a noise source between steps but not on the last one', () => {
   const s = make();
   s.setTimesteps(2);
   const x = dummySampleDeter();
-  assert.throws(() => s.step(x, s.timesteps[0], x), /NoiseSource/);
+  assert.throws(() => s.step(x, s.timesteps[0]!, x), /NoiseSource/);
   const single = make();
   single.setTimesteps(1);
-  assert.doesNotThrow(() => single.step(x, single.timesteps[0], x));
+  assert.doesNotThrow(() => single.step(x, single.timesteps[0]!, x));
 });

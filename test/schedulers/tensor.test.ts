@@ -15,7 +15,7 @@ test('float32 -> float16 bit patterns, including rounding ties, overflow and sub
     0x0001, 0x0000, 0x0001, 0x0400, 0x03ff, 0x0000,
   ]);
   assert.deepEqual(toHalf([Infinity, -Infinity]), [0x7c00, 0xfc00]);
-  const nan = toHalf([NaN])[0];
+  const nan = toHalf([NaN])[0]!;
   assert.equal(nan & 0x7c00, 0x7c00);
   assert.notEqual(nan & 0x03ff, 0);
 });
