@@ -5,13 +5,14 @@
 // CLIP crops them and normalised with the folder's own mean and std.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clipPixels, clipPreprocessing, isFlagged } from '../../src/pipeline/safetyChecker.ts';
 import { createSession, releaseSession, type LoadedSession } from '../../src/pipeline/session.ts';
 import type { RgbImage } from '../../src/pipeline/types.ts';
 import { writeModel } from '../../scripts/testModels/graph.ts';
+import { loadTestPipeline, modelDir, request } from './helpers.ts';
 import { clipSafetyChecker } from '../../scripts/testModels/networks.ts';
 
 // A processor config unlike CLIP's defaults (size 160, mean 0.5, std 0.1): red (255, 0, 0) normalises to
@@ -86,4 +87,23 @@ test('the verdict depends on the normalisation: CLIP\'s default mean and std do 
   const red = withRedBand(96, 64, 43, 10);
   assert.equal(await isFlagged(checker, red, clipPreprocessing(CONFIG)), true);
   assert.equal(await isFlagged(checker, red, clipPreprocessing({ ...CONFIG, image_mean: undefined, image_std: undefined })), false);
+});
+
+test('the pipeline feeds the checker as its folder\'s feature_extractor config says', async () => {
+  // tiny-sd15 with this checker and a config whose mean/std (red 0, green 1, std 0.1) turn almost any pixel into a
+  // red-minus-green difference over 6, which CLIP's default mean and std never reach (at most about 3.7).
+  const folder = join(dir, 'tiny-sd15-clip');
+  await cp(await modelDir('tiny-sd15'), folder, { recursive: true });
+  writeModel(join(folder, 'safety_checker/model.onnx'), clipSafetyChecker());
+  const config = { ...CONFIG, image_mean: [0, 1, 0.5] };
+  await writeFile(join(folder, 'feature_extractor/preprocessor_config.json'), JSON.stringify(config));
+  const pipeline = await loadTestPipeline('tiny-sd15', { modelDir: folder });
+  try {
+    const image = (await pipeline.generate(request({ seed: 4 }))).images[0]!;
+    assert.equal(await isFlagged(checker, image, clipPreprocessing(config)), true, 'this config flags the image');
+    assert.equal(await isFlagged(checker, image, clipPreprocessing(undefined)), false, 'CLIP defaults would not');
+    assert.equal(image.nsfw, true, 'so the pipeline used the folder config');
+  } finally {
+    await pipeline.dispose();
+  }
 });
