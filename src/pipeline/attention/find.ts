@@ -11,7 +11,7 @@
 // product) it could not match, and why, so a model that keeps its full-size attention never does so silently.
 import type { IGraphProto as GraphProto, INodeProto as NodeProto } from '../onnx/build.ts';
 import { DataType } from '../onnx/build.ts';
-import { GraphIndex, stringAttr } from './graphIndex.ts';
+import { GraphIndex, inputName, outputName, stringAttr } from './graphIndex.ts';
 
 /** A scalar factor applied to the attention scores between the two products. */
 export interface ScoreScale {
@@ -94,7 +94,7 @@ export function findAttention(graph: GraphProto, options: FindOptions = {}): { b
     if (softmax.opType !== 'Softmax' || (softmax.domain && softmax.domain !== 'ai.onnx')) continue;
     const match = matchAround(index, softmax);
     if (typeof match !== 'string') blocks.push({ ...match, index: blocks.length });
-    else if (attentionShaped(index, softmax)) skipped.push({ softmax: softmax.name || softmax.output![0], reason: match });
+    else if (attentionShaped(index, softmax)) skipped.push({ softmax: softmax.name || outputName(softmax, 0), reason: match });
   }
   return { blocks, skipped };
 }
@@ -111,6 +111,7 @@ export function einsumLayout(n: NodeProto, role: 'qk' | 'pv'): { bTransposed: bo
   const m = /^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$/.exec(eq);
   if (!m) return undefined;
   const [, a, b, out] = m;
+  if (!a || !b || !out) return undefined; // unreachable: the pattern's three groups are required
   if (a.length < 2 || a.length !== b.length || a.length !== out.length) return undefined;
   const batch = a.slice(0, -2);
   if (b.slice(0, -2) !== batch || out.slice(0, -2) !== batch) return undefined;
@@ -144,7 +145,7 @@ function leadsToProduct(g: GraphIndex, name: string, depth = 0): boolean {
   if (qkProduct(g, name)) return true;
   const p = g.producer.get(name);
   if (!p || !isDefaultDomain(p)) return false;
-  if (p.opType === 'Cast') return leadsToProduct(g, p.input![0], depth + 1);
+  if (p.opType === 'Cast') return leadsToProduct(g, inputName(p, 0), depth + 1);
   if (p.opType === 'Mul' || p.opType === 'Div' || p.opType === 'Add') return (p.input ?? []).some((i) => i && !g.isOneElement(i) && leadsToProduct(g, i, depth + 1));
   return false;
 }
@@ -165,68 +166,68 @@ function matchAround(g: GraphIndex, softmax: NodeProto): Omit<AttentionBlock, 'i
     const p = g.producer.get(cur);
     if (!p) return 'the scores come from a graph input';
     if (!isDefaultDomain(p)) return `${p.domain}.${p.opType} between the product and the Softmax`;
-    if (p.opType === 'Cast') { before.unshift({ node: p, kind: 'cast', scoresInput: 0 }); cur = p.input![0]; continue; }
+    if (p.opType === 'Cast') { before.unshift({ node: p, kind: 'cast', scoresInput: 0 }); cur = inputName(p, 0); continue; }
     if (p.opType === 'Mul' || p.opType === 'Div') {
-      const [a, b] = p.input!;
+      const [a, b] = [inputName(p, 0), inputName(p, 1)];
       // Mul is commutative: the scores may be either input. Div only scales when the scores are the numerator.
       const scoresSide = p.opType === 'Mul' && g.isOneElement(a) && !g.isOneElement(b) ? 1 : 0;
       const operand = scoresSide === 0 ? b : a;
       if (!g.isOneElement(operand)) return `${p.opType} by a tensor that is not a single number`;
       scales.unshift({ op: p.opType, operand, value: g.scalarValue(operand) });
       before.unshift({ node: p, kind: 'scale', scoresInput: scoresSide });
-      cur = p.input![scoresSide];
+      cur = inputName(p, scoresSide);
       continue;
     }
     if (p.opType === 'Add') {
-      const [a, b] = p.input!;
+      const [a, b] = [inputName(p, 0), inputName(p, 1)];
       if (g.isZero(b) || g.isZero(a)) {
         const scoresSide = g.isZero(b) ? 0 : 1;
         before.unshift({ node: p, kind: 'zero', scoresInput: scoresSide });
-        cur = p.input![scoresSide];
+        cur = inputName(p, scoresSide);
         continue;
       }
       const [fromA, fromB] = [leadsToProduct(g, a), leadsToProduct(g, b)];
       if (fromA === fromB) return 'an Add whose scores side cannot be told';
       const scoresSide = fromA ? 0 : 1;
-      masks.unshift(p.input![1 - scoresSide]);
+      masks.unshift(inputName(p, 1 - scoresSide));
       before.unshift({ node: p, kind: 'mask', scoresInput: scoresSide });
-      cur = p.input![scoresSide];
+      cur = inputName(p, scoresSide);
       continue;
     }
     return `${p.opType} between the product and the Softmax`;
   }
   const qkNode = qk.node;
   // Softmax must normalise over the last axis (the keys).
-  const rank = g.rankOf(qkNode.output![0]);
+  const rank = g.rankOf(outputName(qkNode, 0));
   const axis = GraphIndex.intAttr(softmax, 'axis', g.opset >= 13 ? -1 : 1);
   if (!(axis === -1 || (rank !== undefined && axis === rank - 1))) return 'the Softmax is not over the last axis';
   // Walk forward through casts to the PV product, which must take the probabilities as its first input.
   const after: ChainStep[] = [];
-  let probs = softmax.output![0];
+  let probs = outputName(softmax, 0);
   let pv: NodeProto | undefined;
   for (;;) {
     if (!g.isPrivate(probs)) return 'the probabilities are also read by another node';
-    const c = g.consumersOf(probs)[0];
+    const c = g.consumersOf(probs)[0]!; // isPrivate: exactly one consumer
     if (!isDefaultDomain(c)) return `${c.domain}.${c.opType} after the Softmax`;
-    if (c.opType === 'Cast') { after.push({ node: c, kind: 'cast', scoresInput: 0 }); probs = c.output![0]; continue; }
+    if (c.opType === 'Cast') { after.push({ node: c, kind: 'cast', scoresInput: 0 }); probs = outputName(c, 0); continue; }
     if (c.input![0] === probs && c.input![1] !== probs) {
       if (c.opType === 'MatMul' || (c.opType === 'Einsum' && c.input!.length === 2 && einsumLayout(c, 'pv'))) { pv = c; break; }
     }
     return `${c.opType} after the Softmax`;
   }
-  const [query, key] = qkNode.input!;
-  const value = pv.input![1];
+  const [query, key] = [inputName(qkNode, 0), inputName(qkNode, 1)];
+  const value = inputName(pv, 1);
   // Attention multiplies activations: a product with a weight is a projection (a gate, a pooling), not attention.
   if ([query, key, value].some((x) => g.isConstantDerived(x))) return 'a product with a constant (a projection, not attention)';
 
   const chain = [...before, { node: softmax, kind: 'softmax' as const, scoresInput: 0 }, ...after];
-  const dtypes = fusionCheck(g, query, key, value, pv.output![0], chain, masks, rank);
+  const dtypes = fusionCheck(g, query, key, value, outputName(pv, 0), chain, masks, rank);
   return {
     query,
     key,
     keyTransposed: qk.keyTransposed,
     value,
-    output: pv.output![0],
+    output: outputName(pv, 0),
     rank,
     form: rank === 3 ? '3d' : rank === 4 ? '4d' : 'unknown',
     product: qkNode.opType === 'Einsum' || pv.opType === 'Einsum' ? 'Einsum' : 'MatMul',
@@ -253,14 +254,14 @@ function fusionCheck(g: GraphIndex, q: string, k: string, v: string, out: string
   if (t !== DataType.float32 && t !== DataType.float16) return fail(t === undefined ? 'element type unknown' : `element type ${t}`);
   if ([k, v, out].some((x) => g.elemTypeOf(x) !== t)) return fail('q, k, v and the result differ in type');
   for (const s of chain) {
-    const o = g.elemTypeOf(s.node.output![0]);
+    const o = g.elemTypeOf(outputName(s.node, 0));
     if (o !== t && o !== DataType.float32) return fail('a Cast to a lower precision inside the block');
   }
   if (masks.length > 1) return fail('more than one additive mask');
   if (masks.length === 1) {
     const maskAt = chain.findIndex((s) => s.kind === 'mask');
     if (chain.slice(maskAt).some((s) => s.kind === 'scale')) return fail('a scale applied after the mask');
-    const r = g.rankOf(masks[0]);
+    const r = g.rankOf(masks[0]!); // masks.length === 1 here
     if (r === undefined) return fail('a mask of unknown rank');
     // MultiHeadAttention's bias is [batch or 1, heads or 1, S, L]; with the heads folded into the batch, a mask fits
     // when its leading dims are the folded batch (3-D scores) or absent.
@@ -275,13 +276,13 @@ function fusionCheck(g: GraphIndex, q: string, k: string, v: string, out: string
  */
 function attentionShaped(g: GraphIndex, softmax: NodeProto): boolean {
   const axis = GraphIndex.intAttr(softmax, 'axis', g.opset >= 13 ? -1 : 1);
-  const inputRank = g.rankOf(softmax.input![0]);
+  const inputRank = g.rankOf(inputName(softmax, 0));
   if (!(axis === -1 || (inputRank !== undefined && axis === inputRank - 1))) return false;
   const isActivationProduct = (n: NodeProto) =>
     (n.opType === 'MatMul' || n.opType === 'Einsum') && (n.input ?? []).length === 2 && n.input!.every((i) => !g.isConstantDerived(i));
   const passthrough = new Set(['Cast', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Identity', 'Dropout', 'Clip', 'Max', 'Min']);
   let back = false;
-  const stack: [string, number][] = [[softmax.input![0], 0]];
+  const stack: [string, number][] = [[inputName(softmax, 0), 0]];
   while (stack.length && !back) {
     const [name, depth] = stack.pop()!;
     const p = g.producer.get(name);
@@ -290,13 +291,13 @@ function attentionShaped(g: GraphIndex, softmax: NodeProto): boolean {
     else if (passthrough.has(p.opType ?? '')) for (const i of p.input ?? []) if (i) stack.push([i, depth + 1]);
   }
   if (!back) return false;
-  const forward: [string, number][] = [[softmax.output![0], 0]];
+  const forward: [string, number][] = [[outputName(softmax, 0), 0]];
   while (forward.length) {
     const [name, depth] = forward.pop()!;
     if (depth > 4) continue;
     for (const c of g.consumersOf(name)) {
       if (isActivationProduct(c)) return true;
-      if (passthrough.has(c.opType ?? '')) forward.push([c.output![0], depth + 1]);
+      if (passthrough.has(c.opType ?? '')) forward.push([outputName(c, 0), depth + 1]);
     }
   }
   return false;

@@ -18,6 +18,19 @@ export function stringAttr(n: NodeProto, name: string): string | undefined {
   return typeof a.s === 'string' ? a.s : new TextDecoder().decode(a.s);
 }
 
+/**
+ * Input `i` of a node by name. ONNX writes an absent optional input as ''; a missing entry reads the same, and every
+ * lookup below treats '' as an unknown value (no producer, no consumers, no declared shape).
+ */
+export function inputName(n: NodeProto, i: number): string {
+  return n.input?.[i] ?? '';
+}
+
+/** Output `i` of a node by name, '' when the node has none (read as unknown, as for inputName). */
+export function outputName(n: NodeProto, i: number): string {
+  return n.output?.[i] ?? '';
+}
+
 export class GraphIndex {
   readonly producer = new Map<string, NodeProto>();
   readonly consumers = new Map<string, NodeProto[]>();
@@ -92,7 +105,7 @@ export class GraphIndex {
     if (v) return v.length === 1 ? v[0] : undefined;
     const p = this.producer.get(name);
     if (!p || depth > MAX_DEPTH || !SCALAR_PASSTHROUGH.has(p.opType ?? '')) return undefined;
-    return this.scalarValue(p.input![0], depth + 1);
+    return this.scalarValue(inputName(p, 0), depth + 1);
   }
 
   /**
@@ -112,7 +125,7 @@ export class GraphIndex {
       return values !== undefined && values.every((x) => x === 0);
     }
     if (op === 'Mul') return (p.input ?? []).some((i) => i && this.isZero(i, depth + 1));
-    if (SCALAR_PASSTHROUGH.has(op) || op === 'Expand' || op === 'Transpose' || op === 'Slice') return this.isZero(p.input![0], depth + 1);
+    if (SCALAR_PASSTHROUGH.has(op) || op === 'Expand' || op === 'Transpose' || op === 'Slice') return this.isZero(inputName(p, 0), depth + 1);
     return false;
   }
 
@@ -179,13 +192,14 @@ export class GraphIndex {
     const p = this.producer.get(name);
     if (!p) return false;
     const ins = (p.input ?? []).filter((i) => i);
+    const [in0 = '', in1 = ''] = ins; // a missing input reads as '' (unknown), as with inputName
     const op = p.opType ?? '';
     if (op === 'Constant') return (this.constantValues(name)?.length ?? 0) === 1;
-    if (UNARY_ELEMENTWISE.has(op) || op === 'Unsqueeze' || op === 'Squeeze' || op === 'Reshape') return this.isOneElement(ins[0], depth + 1);
+    if (UNARY_ELEMENTWISE.has(op) || op === 'Unsqueeze' || op === 'Squeeze' || op === 'Reshape') return this.isOneElement(in0, depth + 1);
     if (BINARY_ELEMENTWISE.has(op)) return ins.every((i) => this.isOneElement(i, depth + 1));
     if (op === 'Gather') {
-      const data = this.producer.get(ins[0]);
-      return data?.opType === 'Shape' && this.scalarValue(ins[1]) !== undefined;
+      const data = this.producer.get(in0);
+      return data?.opType === 'Shape' && this.scalarValue(in1) !== undefined;
     }
     if (op === 'Slice' || op === 'Shape') return this.shapeSliceLength(name) === 1;
     return false;
@@ -201,27 +215,28 @@ export class GraphIndex {
     const p = this.producer.get(name);
     if (!p) return undefined;
     const ins = (p.input ?? []).filter((i) => i);
+    const [in0 = '', in1 = ''] = ins; // a missing input reads as '' (unknown), as with inputName
     const op = p.opType ?? '';
     const intAttr = (n: string) => p.attribute?.find((a) => a.name === n);
     switch (op) {
       case 'Transpose': {
         const perm = intAttr('perm')?.ints;
-        return perm && perm.length ? perm.length : this.rankOf(ins[0], depth + 1);
+        return perm && perm.length ? perm.length : this.rankOf(in0, depth + 1);
       }
-      case 'Reshape': return this.shapeLength(ins[1], depth + 1);
+      case 'Reshape': return this.shapeLength(in1, depth + 1);
       case 'Unsqueeze': {
-        const axes = intAttr('axes')?.ints?.length ?? (ins[1] ? this.constantValues(ins[1])?.length : undefined);
-        const r = this.rankOf(ins[0], depth + 1);
+        const axes = intAttr('axes')?.ints?.length ?? (in1 ? this.constantValues(in1)?.length : undefined);
+        const r = this.rankOf(in0, depth + 1);
         return axes !== undefined && r !== undefined ? r + axes : undefined;
       }
       case 'MatMul': {
-        const [a, b] = [this.rankOf(ins[0], depth + 1), this.rankOf(ins[1], depth + 1)];
+        const [a, b] = [this.rankOf(in0, depth + 1), this.rankOf(in1, depth + 1)];
         return a !== undefined && b !== undefined ? Math.max(a, b) : undefined;
       }
       case 'Shape': return 1;
-      case 'ConstantOfShape': return this.shapeLength(ins[0], depth + 1);
+      case 'ConstantOfShape': return this.shapeLength(in0, depth + 1);
       case 'Expand': {
-        const [r, s] = [this.rankOf(ins[0], depth + 1), this.shapeLength(ins[1], depth + 1)];
+        const [r, s] = [this.rankOf(in0, depth + 1), this.shapeLength(in1, depth + 1)];
         return r !== undefined && s !== undefined ? Math.max(r, s) : undefined;
       }
       case 'Einsum': {
@@ -229,13 +244,13 @@ export class GraphIndex {
         const arrow = eq.indexOf('->');
         return arrow >= 0 && !eq.includes('.') ? eq.slice(arrow + 2).replace(/\s/g, '').length : undefined;
       }
-      case 'Slice': case 'Concat': return this.rankOf(ins[0], depth + 1);
+      case 'Slice': case 'Concat': return this.rankOf(in0, depth + 1);
       case 'Gather': {
-        const [data, indices] = [this.rankOf(ins[0], depth + 1), this.rankOf(ins[1], depth + 1)];
+        const [data, indices] = [this.rankOf(in0, depth + 1), this.rankOf(in1, depth + 1)];
         return data !== undefined && indices !== undefined ? data - 1 + indices : undefined;
       }
       default:
-        if (UNARY_ELEMENTWISE.has(op)) return this.rankOf(ins[0], depth + 1);
+        if (UNARY_ELEMENTWISE.has(op)) return this.rankOf(in0, depth + 1);
         if (BINARY_ELEMENTWISE.has(op)) {
           // A single element of unknown rank is almost always a scalar factor: it cannot raise the other side's rank.
           const ranks = ins.map((i) => this.rankOf(i, depth + 1) ?? (this.isOneElement(i, depth + 1) ? 0 : undefined));
@@ -274,14 +289,14 @@ export class GraphIndex {
     if (p?.opType === 'Shape') {
       const start = p.attribute?.find((a) => a.name === 'start');
       const end = p.attribute?.find((a) => a.name === 'end');
-      if (!start && !end) return this.rankOf(p.input![0]);
+      if (!start && !end) return this.rankOf(inputName(p, 0));
       s = start ? Number(start.i ?? 0) : 0;
       e = end ? Number(end.i ?? 0) : 2 ** 62;
-    } else if (p?.opType === 'Slice' && this.producer.get(p.input![0])?.opType === 'Shape') {
+    } else if (p?.opType === 'Slice' && this.producer.get(inputName(p, 0))?.opType === 'Shape') {
       const starts = p.input![1] ? this.constantValues(p.input![1]) : undefined;
       const ends = p.input![2] ? this.constantValues(p.input![2]) : undefined;
       if (starts?.length !== 1 || ends?.length !== 1 || (p.input![3] && this.constantValues(p.input![3])?.[0] !== 0)) return undefined;
-      [s, e] = [starts[0], ends[0]];
+      [s, e] = [starts[0]!, ends[0]!]; // both hold exactly one value (checked above)
     } else {
       return undefined;
     }

@@ -5,6 +5,7 @@ import { node, onnx, tensor } from '../onnx/build.ts';
 import type { ModelProto, INodeProto as NodeProto, ITensorProto as TensorProto } from '../onnx/build.ts';
 import type { AttentionBlock } from './find.ts';
 import { defaultOpset, findAttentionBlocks } from './find.ts';
+import { inputName } from './graphIndex.ts';
 import type { AttentionPlan, FlashAction, SliceAction } from './plan.ts';
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -78,7 +79,7 @@ export function rewriteAttention(model: ModelProto, plan: AttentionPlan): ModelP
     if (action.kind === 'flash') { emitFlash(e, b, action); usesMha = true; }
     else emitSlices(e, b, action);
     for (const n of b.nodes) removed.add(n);
-    replacementAt.set(b.nodes[b.nodes.length - 1], e.nodes); // the PV MatMul: every input the block reads exists by then
+    replacementAt.set(b.nodes[b.nodes.length - 1]!, e.nodes); // the PV MatMul (nodes is never empty): every input the block reads exists by then
     constants.push(...e.constants);
   }
 
@@ -154,10 +155,10 @@ function emitSlices(e: Emitter, b: AttentionBlock, action: SliceAction): void {
     let cur = replay(e, b.qk, { [b.query]: q }, 'scores');
     for (const step of b.chain) {
       if (step.kind === 'zero') continue;
-      const scoresIn = step.node.input![step.scoresInput];
+      const scoresIn = inputName(step.node, step.scoresInput);
       const renames: Record<string, string> = {};
       if (step.kind === 'mask') {
-        const other = step.node.input![1 - step.scoresInput];
+        const other = inputName(step.node, 1 - step.scoresInput);
         const m = masks.get(other)!;
         const from = e.op('Mul', [start, m.f]);
         const to = e.op('Add', [e.op('Mul', [end, m.f]), m.notF]);
@@ -165,7 +166,7 @@ function emitSlices(e: Emitter, b: AttentionBlock, action: SliceAction): void {
       }
       cur = replay(e, step.node, { ...renames, [scoresIn]: cur }, (step.node.opType ?? 'op').toLowerCase(), step.scoresInput);
     }
-    pieces.push(replay(e, b.pv, { [b.pv.input![0]]: cur }, 'out', 0));
+    pieces.push(replay(e, b.pv, { [inputName(b.pv, 0)]: cur }, 'out', 0));
     start = end;
   }
   e.op('Concat', pieces, { axis: -2 }, b.output);
@@ -206,7 +207,7 @@ function emitFlash(e: Emitter, b: AttentionBlock, _action: FlashAction): void {
   const inputs = [q, k, v];
   if (b.masks.length === 1) {
     const rowsCols = e.op('Concat', [e.ints([1]), e.dims(q, -2, -1), e.dims(k, -2, -1)], { axis: 0 }); // [1, S, L]
-    const bias = e.op('Unsqueeze', [e.op('Expand', [b.masks[0], rowsCols]), e.ints([1])]);
+    const bias = e.op('Unsqueeze', [e.op('Expand', [b.masks[0]!, rowsCols]), e.ints([1])]);
     inputs.push('', '', e.op('Cast', [bias], { to: b.dtype! }));
   }
   const o = e.op('MultiHeadAttention', inputs, { num_heads: 1, scale: { float: scale } }, undefined, 'com.microsoft');
