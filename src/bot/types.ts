@@ -7,6 +7,7 @@ import type {
   Message,
   MessageContextMenuCommandInteraction,
   ModalSubmitInteraction,
+  StringSelectMenuInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
   RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
@@ -61,6 +62,7 @@ export interface ComponentHandler {
   prefix: string;
   button?(interaction: ButtonInteraction, ctx: BotContext): Promise<void>;
   modal?(interaction: ModalSubmitInteraction, ctx: BotContext): Promise<void>;
+  select?(interaction: StringSelectMenuInteraction, ctx: BotContext): Promise<void>;
 }
 
 /** A plain-message handler (reply-with-image). Returns true when it handled the message. */

@@ -5,6 +5,7 @@ import { queue } from './queue.ts';
 import { help } from './help.ts';
 import { status } from './status.ts';
 import { jobButtons, remixModal } from '../discord/jobButtons.ts';
+import { editButtons, regionModal, zoomModal } from '../discord/editButtons.ts';
 import { reimagine, reimagineModal } from './reimagine.ts';
 import { replyWithImage } from '../discord/replyWithImage.ts';
 import { mod } from './mod.ts';
@@ -14,7 +15,7 @@ import { startAutoModSync } from '../discord/autoModSync.ts';
 
 export const commands: BotCommand[] = [imagine, queue, help, status, reimagine, mod, whoMade];
 
-export const componentHandlers: ComponentHandler[] = [jobButtons, remixModal, reimagineModal, moderationLogButtons, whoMadeButtons];
+export const componentHandlers: ComponentHandler[] = [jobButtons, remixModal, editButtons, regionModal, zoomModal, reimagineModal, moderationLogButtons, whoMadeButtons];
 
 export const messageHandlers: MessageHandler[] = [replyWithImage];
 

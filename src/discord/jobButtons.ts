@@ -1,6 +1,6 @@
 // The buttons on job messages: Cancel on queued/running jobs; Reroll, Vary, Upscale, Remix, Delete on results.
 // Everything a button needs is looked up by the job id in its custom_id, so they work after a restart.
-import { ActionRowBuilder, ModalBuilder, TextInputBuilder, TextInputStyle, PermissionFlagsBits, type ButtonInteraction, type ModalSubmitInteraction } from 'discord.js';
+import { ActionRowBuilder, ModalBuilder, TextInputBuilder, TextInputStyle, PermissionFlagsBits, type ButtonInteraction, type ModalSubmitInteraction, type StringSelectMenuInteraction } from 'discord.js';
 import type { BotContext, ComponentHandler } from '../bot/types.ts';
 import type { JobRow } from '../jobs/service.ts';
 import { modalId, parseJobButtonId, parseModalId } from './customIds.ts';
@@ -21,13 +21,13 @@ async function sourceJob(interaction: ButtonInteraction | ModalSubmitInteraction
   return job;
 }
 
-async function gateAndStart(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInteraction, params: ReturnType<typeof buildParams>, note?: string): Promise<void> {
+export async function gateAndStart(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInteraction, params: ReturnType<typeof buildParams>, note?: string): Promise<void> {
   const gate = await checkRequest(ctx, { userId: interaction.user.id, guildId: interaction.guildId, channelId: interaction.channelId!, channelAgeRestricted: params.channel.ageRestricted }, params.prompt, params.negativePrompt || undefined);
   if (!gate.ok) return replyEphemeral(interaction, gate.message);
   await startInteractionJob(ctx, interaction, params, ctx.jobs.newJobId(), note);
 }
 
-function derive(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInteraction, source: JobRow, change: Partial<Parameters<typeof buildParams>[0]> & { prompt?: string }, base: Partial<JobRow['params']> & Pick<JobRow['params'], 'action'>) {
+export function derive(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInteraction | StringSelectMenuInteraction, source: JobRow, change: Partial<Parameters<typeof buildParams>[0]> & { prompt?: string }, base: Partial<JobRow['params']> & Pick<JobRow['params'], 'action'>) {
   const p = source.params;
   // The job's own model (rows from before model choice ran on the bot's default), still subject to the server's
   // hidden models: choose() refuses one that was hidden or removed since.
@@ -40,8 +40,8 @@ function derive(ctx: BotContext, interaction: ButtonInteraction | ModalSubmitInt
       steps: p.steps,
       guidance: p.guidance,
       sampler: p.sampler,
-      width: p.width,
-      height: p.height,
+      width: change.width ?? p.width,
+      height: change.height ?? p.height,
       count: change.count ?? p.count,
       strength: change.strength ?? p.strength,
     },
@@ -76,7 +76,8 @@ async function onButton(interaction: ButtonInteraction, ctx: BotContext): Promis
         return;
       }
       case 'reroll': {
-        const params = derive(ctx, interaction, job, { seed: randomSeed() }, { action: 'reroll', kind: job.params.kind, initImagePath: job.params.initImagePath });
+        const params = derive(ctx, interaction, job, { seed: randomSeed() }, { action: 'reroll', kind: job.params.kind, initImagePath: job.params.initImagePath, ...maskOf(job) });
+        if (job.params.maskPath) params.strength = job.params.strength;
         return gateAndStart(ctx, interaction, params);
       }
       case 'vary':
@@ -136,12 +137,20 @@ async function onModal(interaction: ModalSubmitInteraction, ctx: BotContext): Pr
     const prompt = interaction.fields.getTextInputValue('prompt');
     const negative = interaction.fields.getTextInputValue('negative') ?? '';
     // Same seed: a remix changes the words, not the composition's starting noise.
-    const params = derive(ctx, interaction, job, { prompt, negative, seed: job.params.seed }, { action: 'remix', kind: job.params.kind, initImagePath: job.params.initImagePath });
+    const params = derive(ctx, interaction, job, { prompt, negative, seed: job.params.seed }, { action: 'remix', kind: job.params.kind, initImagePath: job.params.initImagePath, ...maskOf(job) });
+    if (job.params.maskPath) params.strength = job.params.strength;
     return gateAndStart(ctx, interaction, params);
   } catch (err) {
     if (err instanceof RequestError) return replyEphemeral(interaction, err.message);
     throw err;
   }
+}
+
+/** A masked job's mask settings, which Reroll and Remix keep (same canvas, same region). */
+function maskOf(job: JobRow): Partial<JobRow['params']> {
+  const p = job.params;
+  if (!p.maskPath) return {};
+  return { maskPath: p.maskPath, ...(p.maskBlur !== undefined ? { maskBlur: p.maskBlur } : {}), ...(p.maskPrefilled ? { maskPrefilled: true } : {}), ...(p.outpaint ? { outpaint: p.outpaint } : {}) };
 }
 
 export const jobButtons: ComponentHandler = { prefix: 'img', button: onButton };

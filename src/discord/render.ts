@@ -3,6 +3,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed, type RESTPostAPIChannelMessageJSONBody } from 'discord.js';
 import type { JobParams, JobProgress, JobResult } from '../jobs/types.ts';
 import { jobButtonId } from './customIds.ts';
+import { editRows } from './editIds.ts';
 import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
 
 export const NO_PINGS = { parse: [] as never[] };
@@ -37,6 +38,9 @@ const ACTION_LABEL: Record<JobParams['action'], string> = {
   upscale: 'Upscale of ',
   reimagine: 'Reimagined ',
   reply: 'Reimagined ',
+  'vary-region': 'Region variation of ',
+  zoom: 'Zoom out of ',
+  pan: 'Pan of ',
 };
 
 function cancelRow(jobId: string): APIActionRowComponent<APIButtonComponent> {
@@ -97,7 +101,7 @@ export function resultBody(jobId: string, params: JobParams, result: JobResult, 
     { name: 'Size', value: `${result.files[0]?.width ?? params.width}×${result.files[0]?.height ?? params.height}`, inline: true },
     { name: 'Model', value: result.model.slice(0, 100), inline: true },
   );
-  if (params.kind === 'img2img') fields.push({ name: 'Strength', value: String(params.strength ?? DEFAULT_STRENGTH), inline: true });
+  if (params.kind === 'img2img' && !params.maskPath) fields.push({ name: 'Strength', value: String(params.strength ?? DEFAULT_STRENGTH), inline: true });
   if (params.kind === 'upscale') fields.push({ name: 'Upscale', value: `${params.upscale?.factor}× (${result.upscaleMethod ?? 'lanczos'})`, inline: true });
   fields.push({ name: 'Time', value: formatDuration(result.elapsedMs), inline: true });
   const shown = files.find((f) => !f.spoiler);
@@ -126,7 +130,8 @@ function button(label: string, customId: string, style: ButtonStyle.Primary | Bu
 export function resultButtons(jobId: string, params: JobParams, images: number): APIActionRowComponent<APIButtonComponent>[] {
   const row = (components: APIButtonComponent[]): APIActionRowComponent<APIButtonComponent> => ({ type: ComponentType.ActionRow, components });
   const danger = button('Delete', jobButtonId('delete', jobId), ButtonStyle.Danger);
-  if (params.kind === 'upscale') return [row([danger])];
+  // One picture (a single result or an upscale): the region tools too, as Midjourney shows them.
+  if (params.kind === 'upscale') return [row([danger]), ...editRows(jobId, 0)];
   if (images <= 1) {
     return [row([
       button('Reroll', jobButtonId('reroll', jobId), ButtonStyle.Primary),
@@ -134,7 +139,7 @@ export function resultButtons(jobId: string, params: JobParams, images: number):
       button('Upscale', jobButtonId('upscale', jobId, 0)),
       button('Remix', jobButtonId('remix', jobId)),
       danger,
-    ])];
+    ]), ...editRows(jobId, 0)];
   }
   const indices = Array.from({ length: images }, (_, i) => i);
   return [

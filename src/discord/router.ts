@@ -63,6 +63,10 @@ export class Router {
         const handler = this.component(interaction.customId);
         if (handler?.button) await handler.button(interaction, ctx);
         else await this.unknown(interaction);
+      } else if (interaction.isStringSelectMenu()) {
+        const handler = this.component(interaction.customId);
+        if (handler?.select) await handler.select(interaction, ctx);
+        else await this.unknown(interaction);
       } else if (interaction.isModalSubmit()) {
         const handler = this.component(interaction.customId);
         if (handler?.modal) await handler.modal(interaction, ctx);

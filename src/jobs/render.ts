@@ -12,13 +12,15 @@ import { encodePng, encodeWebpPreview, readPngParameters } from '../pipeline/png
 import { encodeGridPng } from '../pipeline/grid.ts';
 import { upscale } from '../pipeline/upscale.ts';
 import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
-import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
+import type { GenerateRequest, MaskImage, ProgressEvent, RgbImage } from '../pipeline/types.ts';
 import type { GenerationEngine } from './engine.ts';
 import type { ImageFacts, JobOutcome, JobParams, JobProgress, JobResult, JobResultFile } from './types.ts';
 
 export interface RenderInputs {
   /** img2img: the init image file's bytes, as the bot saved it at submission. */
   init?: Uint8Array;
+  /** Inpainting: the mask file's bytes (white = repaint), the init image's size. */
+  mask?: Uint8Array;
   /** upscale: the PNG to enlarge. */
   upscaleSource?: Uint8Array;
 }
@@ -60,7 +62,16 @@ export async function renderJob(engine: GenerationEngine, params: JobParams, inp
   if (params.kind === 'img2img') {
     if (!inputs.init) throw new InvalidRequestError('this job has no init image');
     request.initImage = await decodeRgb(inputs.init, params.width, params.height);
-    request.strength = params.strength ?? DEFAULT_STRENGTH;
+    if (params.maskPath) {
+      if (!inputs.mask) throw new InvalidRequestError('this job has no mask');
+      request.mask = await decodeMask(inputs.mask, params.width, params.height);
+      request.maskBlur = params.maskBlur;
+      request.maskPrefilled = params.maskPrefilled;
+      // With a mask the pipeline picks diffusers' inpainting strength unless the job names one.
+      if (params.strength !== undefined) request.strength = params.strength;
+    } else {
+      request.strength = params.strength ?? DEFAULT_STRENGTH;
+    }
   }
   const result = await engine.generate(request, { signal: options.signal, onProgress: previewingProgress(params.steps, options.onProgress), ...(params.model ? { model: params.model } : {}) });
   const parametersFor = (seed: number, width: number, height: number, denoisingStrength?: number) =>
@@ -75,8 +86,10 @@ export async function renderJob(engine: GenerationEngine, params: JobParams, inp
       height,
       model: result.modelName,
       ...(denoisingStrength !== undefined ? { denoisingStrength } : {}),
+      extra,
     });
-  const strength = params.kind === 'img2img' ? (params.strength ?? DEFAULT_STRENGTH) : undefined;
+  const strength = params.kind === 'img2img' ? (request.strength ?? result.strength ?? DEFAULT_STRENGTH) : undefined;
+  const extra = maskParameters(params);
   const images: RenderedImage[] = [];
   for (const image of result.images) {
     const png = await encodePng(image, { parameters: parametersFor(image.seed, image.width, image.height, strength), software: options.software });
@@ -136,6 +149,23 @@ async function renderUpscale(engine: GenerationEngine, params: JobParams, inputs
     elapsedMs: performance.now() - started,
     upscaleMethod: done.method,
   };
+}
+
+/** A1111's inpainting keys, and ours for outpainting, in the PNG parameters. */
+function maskParameters(params: JobParams): Record<string, string | number> {
+  const extra: Record<string, string | number> = {};
+  if (!params.maskPath) return extra;
+  if (params.maskBlur) extra['Mask blur'] = params.maskBlur;
+  if (params.outpaint?.zoomOut) extra.Outpaint = `zoom out ${params.outpaint.zoomOut}`;
+  if (params.outpaint?.pan) extra.Outpaint = `pan ${params.outpaint.pan}`;
+  return extra;
+}
+
+/** A mask file (grey levels; white = repaint) as one 8-bit channel at the job's size. */
+async function decodeMask(bytes: Uint8Array, width: number, height: number): Promise<MaskImage> {
+  const { data, info } = await sharp(bytes).flatten({ background: '#000000' }).greyscale().resize(width, height, { fit: 'fill' }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || data.length !== width * height) throw new Error(`mask decoded to ${info.width}x${info.height}x${info.channels}`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
 }
 
 /** Decodes image bytes to RGB; resizes (cover) when a size is given. */

@@ -232,6 +232,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     // The inputs saved at submission; renderJob refuses a job whose input is missing.
     const inputs: RenderInputs = {};
     if (params.kind === 'img2img' && params.initImagePath) inputs.init = await readFile(params.initImagePath);
+    if (params.kind === 'img2img' && params.maskPath) inputs.mask = await readFile(params.maskPath);
     if (params.kind === 'upscale' && params.upscale) inputs.upscaleSource = await readFile(params.upscale.sourcePath);
     const rendered = await renderJob(this.options.engine, params, inputs, {
       signal,

@@ -4,13 +4,13 @@ import type { SamplerName } from '../pipeline/schedulers/types.ts';
 import type { GenerateRequest } from '../pipeline/types.ts';
 
 /** How the job came to be; buttons and menus set it so the result can say "Variation of …". */
-export type JobAction = 'imagine' | 'reroll' | 'vary' | 'remix' | 'upscale' | 'reimagine' | 'reply';
+export type JobAction = 'imagine' | 'reroll' | 'vary' | 'remix' | 'upscale' | 'reimagine' | 'reply' | 'vary-region' | 'zoom' | 'pan';
 
 /**
  * The generation settings are the pipeline's own (GenerateRequest), stored as plain JSON: the init image travels as
  * a file path, and the negative prompt is always present (empty when none).
  */
-export interface JobParams extends Pick<GenerateRequest, 'prompt' | 'seed' | 'steps' | 'guidance' | 'width' | 'height' | 'count' | 'strength'> {
+export interface JobParams extends Pick<GenerateRequest, 'prompt' | 'seed' | 'steps' | 'guidance' | 'width' | 'height' | 'count' | 'strength' | 'maskBlur' | 'maskPrefilled'> {
   kind: 'txt2img' | 'img2img' | 'upscale';
   action: JobAction;
   negativePrompt: string;
@@ -24,6 +24,13 @@ export interface JobParams extends Pick<GenerateRequest, 'prompt' | 'seed' | 'st
   model?: string;
   /** img2img: the init image, saved under DATA_DIR when the job was accepted (so a restart can run it). */
   initImagePath?: string;
+  /**
+   * Inpainting/outpainting (Vary (Region), Zoom Out, Pan, an uploaded mask): the mask PNG (white = repaint) at the
+   * init image's size, saved beside it. Strength is then left to the pipeline unless the job names one.
+   */
+  maskPath?: string;
+  /** Zoom Out / Pan: what was done, for the result's title and the PNG parameters. */
+  outpaint?: { zoomOut?: number; pan?: 'left' | 'right' | 'up' | 'down' };
   /** upscale: the PNG to enlarge and the factor. */
   upscale?: { sourcePath: string; factor: 2 | 4; sourceIndex: number };
   /** The job this one derives from (reroll, vary, remix, upscale). */

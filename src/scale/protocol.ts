@@ -21,7 +21,7 @@ export interface RemoteJobData {
   /** Paths inside are the bot's and mean nothing to a worker: it reads `inputs` instead. */
   params: JobParams;
   /** Blob keys of input bytes. */
-  inputs: { init?: string; upscaleSource?: string };
+  inputs: { init?: string; mask?: string; upscaleSource?: string };
   /** Written into each PNG's Software chunk. */
   software: string;
 }

@@ -211,6 +211,10 @@ export class RemoteJobs {
       inputs.init = await this.#blobs.put(job.id, 'input-init', await readFile(params.initImagePath));
       inputKeys.push(inputs.init);
     }
+    if (params.kind === 'img2img' && params.maskPath) {
+      inputs.mask = await this.#blobs.put(job.id, 'input-mask', await readFile(params.maskPath));
+      inputKeys.push(inputs.mask);
+    }
     if (params.kind === 'upscale' && params.upscale) {
       inputs.upscaleSource = await this.#blobs.put(job.id, 'input-source', await readFile(params.upscale.sourcePath));
       inputKeys.push(inputs.upscaleSource);

@@ -82,10 +82,11 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     log.info({ jobId, user: data.userId, shard: data.shard, stalls: job.stalledCounter }, 'job started');
     try {
       const init = data.inputs.init ? await blobs.get(data.inputs.init) : undefined;
+      const mask = data.inputs.mask ? await blobs.get(data.inputs.mask) : undefined;
       const upscaleSource = data.inputs.upscaleSource ? await blobs.get(data.inputs.upscaleSource) : undefined;
-      if ((data.inputs.init && !init) || (data.inputs.upscaleSource && !upscaleSource)) throw new InvalidRequestError('the input image is no longer available; please try again');
+      if ((data.inputs.init && !init) || (data.inputs.mask && !mask) || (data.inputs.upscaleSource && !upscaleSource)) throw new InvalidRequestError('the input image is no longer available; please try again');
       let lastSent = 0;
-      const { images: rendered, grid, ...outcome } = await renderJob(engine, data.params, { init, upscaleSource }, {
+      const { images: rendered, grid, ...outcome } = await renderJob(engine, data.params, { init, mask, upscaleSource }, {
         signal: controller.signal,
         software: data.software,
         upscaleModel: config.upscaleModel,
