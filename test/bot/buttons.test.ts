@@ -53,15 +53,15 @@ test('Vary: img2img of the chosen image at low strength', async () => {
   assert.match(String(handle.original()!.embeds[0].title), /Variation/);
 });
 
-test('Upscale: a file twice the size, with only a Delete button', async () => {
+test('Upscale: a file twice the size, with Delete and the region tools (no Reroll, Vary, Upscale or Remix)', async () => {
   const handle = await click('img:upscale:');
   const final = await finalOf(handle);
   const meta = await sharp(pngsOf(final)[0].bytes).metadata();
   assert.deepEqual([meta.width, meta.height], [128, 128]);
   assert.match(readPngParameters(pngsOf(final)[0].bytes) ?? '', /Upscale: 2x/);
   const ids = customIdsOf(handle.original());
-  assert.equal(ids.length, 1);
-  assert.match(ids[0], /^img:delete:/);
+  assert.deepEqual(ids.filter((id) => id.startsWith('img:')).map((id) => id.split(':')[1]), ['delete']);
+  assert.equal(ids.filter((id) => id.startsWith('edit:')).length, 8);
 });
 
 test('Remix: a modal prefilled with the prompt; the new prompt runs with the same seed', async () => {

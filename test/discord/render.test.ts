@@ -4,6 +4,8 @@ import { cancelledBody, failedBody, forDiscordJs, formatDuration, notice, progre
 import type { JobParams, JobResult } from '../../src/jobs/types.ts';
 
 const JOB = '3f2b9c1e-7a4d-4e0b-9c55-0123456789ab';
+/** The region tools on a one-picture result (src/discord/editIds.ts). */
+const EDIT_IDS = ['region', 'zoom2', 'zoom15', 'zoomc', 'pan-left', 'pan-right', 'pan-up', 'pan-down'].map((op) => `edit:${op}:${JOB}:0`);
 const params: JobParams = {
   kind: 'txt2img',
   action: 'imagine',
@@ -102,7 +104,7 @@ test('result: embed with every setting, the image, and the buttons', () => {
   assert.deepEqual(embed.image, { url: 'attachment://42.png' });
   assert.equal(embed.footer?.text, `job ${JOB}`);
   assert.equal(body.content, '<@123>');
-  assert.deepEqual(ids(body), ['reroll', 'vary', 'upscale', 'remix', 'delete'].map((a) => (a === 'vary' || a === 'upscale' ? `img:${a}:${JOB}:0` : `img:${a}:${JOB}`)));
+  assert.deepEqual(ids(body), [...['reroll', 'vary', 'upscale', 'remix', 'delete'].map((a) => (a === 'vary' || a === 'upscale' ? `img:${a}:${JOB}:0` : `img:${a}:${JOB}`)), ...EDIT_IDS]);
 });
 
 test('result for several images: a seed range, the grid shown, V/U per image; spoilers are not the embed image', () => {
@@ -118,12 +120,12 @@ test('result for several images: a seed range, the grid shown, V/U per image; sp
   assert.equal(spoilered.embeds![0]!.image, undefined);
 });
 
-test('img2img shows its strength; upscales get only Delete', () => {
+test('img2img shows its strength; upscales get Delete and the region tools', () => {
   const img = resultBody(JOB, { ...params, kind: 'img2img', action: 'vary', strength: 0.45 }, result(1), '1', [{ filename: 'a.png' }]);
   assert.equal(img.embeds![0]!.fields!.find((f) => f.name === 'Strength')?.value, '0.45');
   assert.match(img.embeds![0]!.title!, /Variation of/);
   const up = resultButtons(JOB, { ...params, kind: 'upscale', upscale: { sourcePath: '/x', factor: 2, sourceIndex: 0 } }, 1);
-  assert.deepEqual(up.flatMap((row) => row.components.map((c) => ('custom_id' in c ? c.custom_id : ''))), [`img:delete:${JOB}`]);
+  assert.deepEqual(up.flatMap((row) => row.components.map((c) => ('custom_id' in c ? c.custom_id : ''))), [`img:delete:${JOB}`, ...EDIT_IDS]);
 });
 
 test('failed and cancelled bodies clear buttons, embeds and files', () => {
