@@ -4,6 +4,7 @@ import type { BotContext, SlashCommand } from '../bot/types.ts';
 import { DEFAULT_STRENGTH, rangeOf, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
 import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
 import { addInitImage } from '../discord/initImages.ts';
+import { addMask } from '../discord/maskImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 import { modelAutocomplete } from '../bot/models.ts';
 
@@ -41,6 +42,7 @@ export const imagine: SlashCommand = {
       { type: ApplicationCommandOptionType.Integer, name: 'height', description: 'Height in pixels, a multiple of 64 (model default if empty)', ...range('height') },
       { type: ApplicationCommandOptionType.Integer, name: 'count', description: `How many images (${rangeOf('count').min}-${rangeOf('count').max}), seeds seed, seed+1, ...`, ...range('count') },
       { type: ApplicationCommandOptionType.Attachment, name: 'image', description: 'Start from this image (img2img)' },
+      { type: ApplicationCommandOptionType.Attachment, name: 'mask', description: 'Inpainting (with image): repaint the white part of this mask, keep the black' },
       { type: ApplicationCommandOptionType.Number, name: 'strength', description: `img2img: how much to change the image (0.1 subtle - 1 all new; default ${DEFAULT_STRENGTH})`, ...range('strength') },
       { type: ApplicationCommandOptionType.String, name: 'model', description: "Which installed model draws it (this server's default if empty)", autocomplete: true, max_length: 100 },
     ],
@@ -70,6 +72,7 @@ export const imagine: SlashCommand = {
         { action: 'imagine', kind: attachment ? 'img2img' : 'txt2img', model: chosen.model, channel: { ageRestricted, uploadLimit: uploadLimitOf(interaction, ctx.config) } },
       );
       if (!attachment && o.getNumber('strength') !== null) throw new RequestError('strength only applies when you attach an image to start from.');
+      if (!attachment && o.getAttachment('mask')) throw new RequestError('mask needs an image to paint into: attach it as image.');
     } catch (err) {
       if (err instanceof RequestError) return replyEphemeral(interaction, err.message);
       throw err;
@@ -86,6 +89,12 @@ export const imagine: SlashCommand = {
       const init = await addInitImage(ctx, jobId, params, attachment.url, explicitSize ? { width: params.width, height: params.height } : {});
       if (!init.ok) return replyEphemeral(interaction, init.message);
       note = init.note;
+      const mask = o.getAttachment('mask');
+      if (mask) {
+        const added = await addMask(ctx, jobId, params, mask.url, o.getNumber('strength') !== null);
+        if (!added.ok) return replyEphemeral(interaction, added.message);
+        note = [note, added.note].filter(Boolean).join(' ') || undefined;
+      }
     }
     await startInteractionJob(ctx, interaction, params, jobId, note);
   },

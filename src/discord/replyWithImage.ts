@@ -7,10 +7,12 @@
 // Without the privileged Message Content intent Discord still sends the content of messages that mention the bot,
 // but it blanks the attachments of a referenced message that does not mention the bot (other people's uploads); the
 // bot's own results always come through. MESSAGE_CONTENT_INTENT=true turns the intent on (src/discord/client.ts).
+// A picture attached to the reply itself is taken as an inpainting mask for the replied-to image (src/discord/maskImages.ts).
 import { Routes, type Message } from 'discord.js';
 import type { BotContext, MessageHandler } from '../bot/types.ts';
 import { channelIsAgeRestricted } from '../commands/imagine.ts';
-import { addInitImage } from './initImages.ts';
+import { addInitImage, firstImageAttachment } from './initImages.ts';
+import { addMask } from './maskImages.ts';
 import { isMissingPermission } from './jobMessage.ts';
 import { fromDiscordJs, messageImageUrl } from './messageImage.ts';
 import { forDiscordJs, notice, queuedBody } from './render.ts';
@@ -88,6 +90,12 @@ export const replyWithImage: MessageHandler = async (message, ctx) => {
   const jobId = ctx.jobs.newJobId();
   const init = await addInitImage(ctx, jobId, params, url);
   if (!init.ok) return answered(message, init.message);
+  // A picture attached to the reply itself is a mask: inpaint the replied-to image where it is white.
+  const maskAttachment = firstImageAttachment(message.attachments.values());
+  if (maskAttachment) {
+    const added = await addMask(ctx, jobId, params, maskAttachment.url, false);
+    if (!added.ok) return answered(message, added.message);
+  }
 
   // Hold the job's updates until its message exists (a job that starts at once must not race the post below).
   const hold = ctx.delivery.expect(jobId);

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { startHarness, type Harness } from './harness.ts';
-import { bodyOf, customIdStarting, customIdsOf, ephemeralText, finalOf, pngsOf } from './helpers.ts';
+import { bodyOf, channelPostsSince, customIdStarting, customIdsOf, ephemeralText, finalOf, lastSeq, pngsOf } from './helpers.ts';
 import { readPngParameters } from '../../src/pipeline/png.ts';
 import type { InteractionHandle, Json } from '../emulator/index.ts';
 
@@ -56,7 +56,8 @@ async function varyRegion(source: Json, cells: string[], prompt: string): Promis
 }
 
 before(async () => {
-  h = await startHarness({ model: 'closed-form-edit' });
+  // Init images keep their 64x64 (the default budget would enlarge them).
+  h = await startHarness({ model: 'closed-form-edit', env: { INIT_IMAGE_PIXELS: '4096' } });
   channelId = h.emulator.channels.general.id;
   const handle = h.emulator.slashCommand({ name: 'imagine', options: { prompt: P1, seed: 5 }, channelId });
   const r = await result(handle);
@@ -172,4 +173,57 @@ test('Vary (Region) with a blocked word: refused by the moderation gate, nothing
   const { submitted } = await varyRegion(first.message, ['1'], 'a forbiddenword cat');
   await submitted.waitFor((r) => /not accepted/.test(String(bodyOf(r).content ?? '')), 10_000, 'the refusal');
   assert.match(ephemeralText(submitted), /Your prompt was not accepted/);
+});
+
+/** A flat picture and a mask with the lower-left quarter white, as uploads. */
+async function uploads(): Promise<{ image: Json; mask: Json; colour: number[] }> {
+  const colour = [90, 160, 60];
+  const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: colour[0], g: colour[1], b: colour[2] } } }).png().toBuffer();
+  const m = Buffer.alloc(64 * 64);
+  for (let y = 32; y < 64; y++) m.fill(255, y * 64, y * 64 + 32);
+  const mask = await sharp(m, { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer();
+  return {
+    image: await h.emulator.addAttachment(image, 'photo.png', 'image/png', { channelId }),
+    mask: await h.emulator.addAttachment(mask, 'mask.png', 'image/png', { channelId }),
+    colour,
+  };
+}
+
+/** Lower-left repainted in the prompt's colour, everything beyond the blur band (4 px blur: 12 px) the upload's. */
+function assertLowerLeftRepainted(image: Picture, kept: number[], painted: number[]): void {
+  for (let y = 0; y < 64; y++) {
+    for (let x = 0; x < 64; x++) {
+      if (x >= 44 || y < 20) assert.deepEqual(px(image, x, y), kept, `kept (${x}, ${y})`);
+      if (x < 20 && y >= 44) assert.ok(near(px(image, x, y), painted), `repainted (${x}, ${y}) = ${px(image, x, y)}`);
+    }
+  }
+}
+
+test('/imagine image: mask: inpaints the uploaded picture where the mask is white', async () => {
+  const { image, mask, colour } = await uploads();
+  const r = await result(h.emulator.slashCommand({ name: 'imagine', options: { prompt: P2, image, mask, seed: 1 }, channelId }));
+  assert.match(r.parameters, /Mask blur: 4/);
+  assertLowerLeftRepainted(r.image, colour, px(region!.image, 4, 60));
+});
+
+test('/imagine mask: without image is refused', async () => {
+  const { mask } = await uploads();
+  const handle = h.emulator.slashCommand({ name: 'imagine', options: { prompt: P2, mask }, channelId });
+  await handle.waitFor((r) => /mask needs an image/.test(String(bodyOf(r).content ?? '')), 10_000, 'the refusal');
+});
+
+test('reply-with-image carrying a mask: the replied-to picture is inpainted where the mask is white', async () => {
+  const { image, mask, colour } = await uploads();
+  const photo = await h.emulator.userMessage({ channelId, content: 'my picture', attachments: [image] });
+  const seq = lastSeq(h.emulator);
+  // The bot's own message can be read without the Message Content intent; so can this one (it mentions the bot).
+  await h.emulator.userMessage({ channelId, content: `<@${h.emulator.botUser.id}> ${P2}`, attachments: [mask], replyTo: photo, author: h.emulator.users.member });
+  const post = await h.emulator.waitFor(() => channelPostsSince(h.emulator, seq, channelId).find((r) => r.status === 200 && (r.body as Json)?.message_reference?.message_id === photo.id), 15_000, 'the queued reply');
+  const id = ((post as Json).response as Json).id as string;
+  const message = await h.emulator.waitFor(() => {
+    const m = h.emulator.message(id);
+    return m?.attachments?.some((a: Json) => String(a.filename).endsWith('.png')) ? m : undefined;
+  }, 30_000, 'the result');
+  const png = h.emulator.attachmentBytes((message.attachments as Json[]).find((a) => String(a.filename).endsWith('.png'))!);
+  assertLowerLeftRepainted(await decode(png), colour, px(region!.image, 4, 60));
 });
