@@ -15,7 +15,7 @@ test('registers /imagine with its options in the dev guild', () => {
   const commands = h.emulator.commands(String(h.emulator.guild.id)) as { name: string; options?: { name: string }[] }[];
   const imagine = commands.find((c) => c.name === 'imagine');
   assert.ok(imagine, 'imagine registered');
-  assert.deepEqual(imagine.options?.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'sampler', 'width', 'height', 'count', 'image', 'strength', 'model']);
+  assert.deepEqual(imagine.options?.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'sampler', 'width', 'height', 'count', 'image', 'mask', 'strength', 'model']);
 });
 
 test('/imagine answers at once, shows progress, and posts a PNG with its parameters', async () => {

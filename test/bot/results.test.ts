@@ -23,7 +23,7 @@ test('registers every command in the dev guild: slash commands, the Reimagine me
   assert.equal(byName.get('Reimagine')?.type, 3, 'Reimagine is a message context-menu command');
   const imagine = byName.get('imagine')!;
   const options = imagine.options as Json[];
-  assert.deepEqual(options.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'sampler', 'width', 'height', 'count', 'image', 'strength', 'model']);
+  assert.deepEqual(options.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'sampler', 'width', 'height', 'count', 'image', 'mask', 'strength', 'model']);
   assert.equal(options[0].required, true);
   for (const option of options) assert.ok(String(option.description).length > 10, `option ${option.name} has a description that teaches it`);
   assert.ok((options.find((o) => o.name === 'sampler')!.choices as Json[]).length >= 5, 'sampler offers choices');
