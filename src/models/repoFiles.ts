@@ -105,7 +105,7 @@ export function selectFiles(entries: readonly ListedEntry[], source: Pick<Preset
   const graphs = new Set(picked.filter((f) => f.path.endsWith('/model.onnx')).map((f) => f.path.split('/')[0]));
   const onnxComponents = new Set(['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder', 'safety_checker', 'vae_decoder_tiny']);
   return picked.filter((f) => {
-    const dir = f.path.includes('/') ? f.path.split('/')[0] : '';
+    const dir = f.path.includes('/') ? f.path.slice(0, f.path.indexOf('/')) : '';
     return !onnxComponents.has(dir) || graphs.has(dir);
   });
 }

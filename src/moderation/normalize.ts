@@ -158,9 +158,9 @@ function softBoundaries(tokens: Token[]): boolean[] {
   // A run never swallows a longer neighbour, so "a cat" stays two words.
   let k = 0;
   while (k < tokens.length) {
-    if ([...tokens[k].text].length !== 1) { k++; continue; }
+    if ([...tokens[k]!.text].length !== 1) { k++; continue; }
     let j = k;
-    while (j + 1 < tokens.length && [...tokens[j + 1].text].length === 1) j++;
+    while (j + 1 < tokens.length && [...tokens[j + 1]!.text].length === 1) j++;
     if (j > k && tokens.slice(k, j + 1).some((t) => RE_HAS_LETTER.test(t.text))) {
       for (let m = k + 1; m <= j; m++) soft[m] = true;
     }
@@ -176,7 +176,7 @@ class MappedBuilder {
 
   push(text: string, start: number, end: number): void {
     for (let i = 0; i < text.length; i++) {
-      this.chars.push(text[i]);
+      this.chars.push(text[i]!);
       this.starts.push(start);
       this.ends.push(end);
     }
@@ -198,7 +198,7 @@ function buildSkeleton(tokens: Token[], length: number): MappedText {
   tokens.forEach((t, k) => {
     if (k > 0) {
       const first = t.sepBefore[0];
-      b.push(soft[k] ? SOFT : HARD, first?.start ?? t.units[0].start, first?.end ?? t.units[0].start);
+      b.push(soft[k] ? SOFT : HARD, first?.start ?? t.units[0]!.start, first?.end ?? t.units[0]!.start);
     }
     for (const u of t.units) b.push(t.fold ? u.folded : u.plain, u.start, u.end);
   });
@@ -231,7 +231,7 @@ function decodeLeet(skeleton: MappedText, one: 'i' | 'l'): MappedText {
   let i = 0;
   while (i < text.length) {
     if (text[i] === HARD) {
-      if (i > 0 && i < text.length - 1) b.push(HARD, starts[i], ends[i]);
+      if (i > 0 && i < text.length - 1) b.push(HARD, starts[i]!, ends[i]!);
       i++;
       continue;
     }
@@ -239,10 +239,10 @@ function decodeLeet(skeleton: MappedText, one: 'i' | 'l'): MappedText {
     while (j < text.length && text[j] !== HARD) j++;
     const decode = RE_HAS_LETTER.test(text.slice(i, j));
     for (let k = i; k < j; k++) {
-      const c = text[k];
+      const c = text[k]!;
       if (c === SOFT) continue;
       const d = decode ? (c === '1' ? one : LEET[c] ?? c) : c;
-      b.push(d, starts[k], ends[k]);
+      b.push(d, starts[k]!, ends[k]!);
     }
     i = j;
   }
@@ -259,7 +259,7 @@ function collapseRuns(m: MappedText, keep: 1 | 2): MappedText {
     while (j + 1 < text.length && text[j + 1] === text[i]) j++;
     const run = j - i + 1;
     const n = run >= 3 && text[i] !== HARD ? keep : run;
-    for (let k = 0; k < n; k++) b.push(text[i], starts[i + k], ends[i + k]);
+    for (let k = 0; k < n; k++) b.push(text[i]!, starts[i + k]!, ends[i + k]!);
     i = j + 1;
   }
   return b.build();
@@ -307,7 +307,7 @@ export class PreparedText {
 
   /** The original range behind [from, to) of one of this text's forms. */
   originalRange(form: MappedText, from: number, to: number): [number, number] {
-    return [form.starts[from], form.ends[Math.max(from, to - 1)]];
+    return [form.starts[from]!, form.ends[Math.max(from, to - 1)]!];
   }
 
   /** A copy in which every character that came from inside one of the original ranges is blanked out (HARD). */
@@ -316,7 +316,9 @@ export class PreparedText {
     const blank = (m: MappedText): MappedText => {
       let text = '';
       for (let j = 0; j < m.text.length; j++) {
-        const inside = ranges.some(([s, e]) => m.starts[j] >= s && m.ends[j] <= e && m.ends[j] > m.starts[j]);
+        const start = m.starts[j]!;
+        const end = m.ends[j]!;
+        const inside = ranges.some(([s, e]) => start >= s && end <= e && end > start);
         text += inside ? HARD : m.text[j];
       }
       return { text, starts: m.starts, ends: m.ends };

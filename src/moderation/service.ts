@@ -127,7 +127,7 @@ export class ModerationService {
     const used = stamps.length;
     if (limit === null || used < limit) return { allowed: true, limit, used, retryAfterMs: 0 };
     // The window must lose (used - limit + 1) jobs before one more fits: wait for the one at index used - limit.
-    return { allowed: false, limit, used, retryAfterMs: stamps[used - limit] + HOUR_MS - now };
+    return { allowed: false, limit, used, retryAfterMs: stamps[used - limit]! + HOUR_MS - now };
   }
 
   recordJob(guildId: string, userId: string, now: number = this.now()): void {

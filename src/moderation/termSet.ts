@@ -35,7 +35,7 @@ class Family {
   private regex(index: number): RE2JS {
     let regex = this.regexes[index];
     if (!regex) {
-      regex = RE2JS.compile(this.patterns[index], this.flags);
+      regex = RE2JS.compile(this.patterns[index]!, this.flags);
       this.regexes[index] = regex;
     }
     return regex;
@@ -83,7 +83,7 @@ class Family {
     let e = end;
     while (s < e && (form.text[s] === ' ' || form.text[s] === '_')) s++;
     while (e > s && (form.text[e - 1] === ' ' || form.text[e - 1] === '_')) e--;
-    return { spec: this.specs[index], matchedText: text.originalSlice(form, s, e), range: text.originalRange(form, s, e) };
+    return { spec: this.specs[index]!, matchedText: text.originalSlice(form, s, e), range: text.originalRange(form, s, e) };
   }
 }
 
