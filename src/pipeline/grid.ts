@@ -31,7 +31,7 @@ export function gridLayout(images: readonly RgbImage[]): GridLayout {
 /** Compose into one RgbImage; images of different sizes are centred in equal cells. */
 export async function composeGrid(images: readonly RgbImage[], options: GridOptions = {}): Promise<RgbImage> {
   const layout = gridLayout(images);
-  if (images.length === 1) return images[0];
+  if (images.length === 1) return images[0]!;
   const gap = options.gap ?? 0;
   const width = layout.columns * layout.cellWidth + (layout.columns + 1) * gap;
   const height = layout.rows * layout.cellHeight + (layout.rows + 1) * gap;

@@ -41,8 +41,8 @@ export function latentPreview(latents: Float32Array, dims: readonly [number, num
   const used = Math.min(channels, factors.length);
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < 3; c++) {
-      let v = bias[c];
-      for (let k = 0; k < used; k++) v += latents[base + k * plane + p] * factors[k][c];
+      let v = bias[c]!;
+      for (let k = 0; k < used; k++) v += latents[base + k * plane + p]! * factors[k]![c]!;
       // The fit lands roughly in [-1, 1].
       const u = (v + 1) * 127.5;
       data[p * 3 + c] = u < 0 ? 0 : u > 255 ? 255 : Math.round(u);

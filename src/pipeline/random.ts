@@ -36,7 +36,7 @@ export class Mt19937 {
     const s = this.state;
     s[0] = seed32 >>> 0;
     for (let i = 1; i < STATE_SIZE; i++) {
-      const prev = s[i - 1] ^ (s[i - 1] >>> 30);
+      const prev = s[i - 1]! ^ (s[i - 1]! >>> 30);
       s[i] = (Math.imul(1812433253, prev) + i) >>> 0;
     }
     this.index = STATE_SIZE;
@@ -45,7 +45,7 @@ export class Mt19937 {
   /** The next 32-bit output, as an unsigned number. */
   nextUint32(): number {
     if (this.index >= STATE_SIZE) this.twist();
-    let y = this.state[this.index++];
+    let y = this.state[this.index++]!; // twist() above keeps index < STATE_SIZE
     y ^= y >>> 11;
     y ^= (y << 7) & 0x9d2c5680;
     y ^= (y << 15) & 0xefc60000;
@@ -56,8 +56,8 @@ export class Mt19937 {
   private twist(): void {
     const s = this.state;
     for (let i = 0; i < STATE_SIZE; i++) {
-      const y = (s[i] & UPPER_MASK) | (s[(i + 1) % STATE_SIZE] & LOWER_MASK);
-      let v = s[(i + SHIFT_SIZE) % STATE_SIZE] ^ (y >>> 1);
+      const y = (s[i]! & UPPER_MASK) | (s[(i + 1) % STATE_SIZE]! & LOWER_MASK);
+      let v = s[(i + SHIFT_SIZE) % STATE_SIZE]! ^ (y >>> 1);
       if (y & 1) v ^= MATRIX_A;
       s[i] = v >>> 0;
     }
@@ -135,8 +135,8 @@ export class TorchGenerator implements NoiseSource {
 /** In place: 16 uniforms at data[at..at+16) become 16 normals (element j pairs with j + 8). */
 function boxMuller16(data: Float32Array, at: number): void {
   for (let j = 0; j < 8; j++) {
-    const u1 = 1 - data[at + j];
-    const u2 = data[at + j + 8];
+    const u1 = 1 - data[at + j]!;
+    const u2 = data[at + j + 8]!;
     const radius = Math.sqrt(-2 * Math.log(u1));
     const theta = TWO_PI * u2;
     data[at + j] = radius * Math.cos(theta);

@@ -61,19 +61,19 @@ const scalarBits = new Uint32Array(scalarFloat.buffer);
 /** One number to the nearest float16 bit pattern (via float32, as numpy's astype(float16) of a float32 array does). */
 export function float16Bits(value: number): number {
   scalarFloat[0] = value;
-  return float32BitsToFloat16Bits(scalarBits[0]);
+  return float32BitsToFloat16Bits(scalarBits[0]!);
 }
 
 /** One float16 bit pattern to its exact value. */
 export function float16Value(bits: number): number {
-  return halfTable()[bits & 0xffff];
+  return halfTable()[bits & 0xffff]!; // the table covers all 65536 patterns
 }
 
 /** float32 array -> float16 bit patterns (round to nearest, ties to even). */
 export function float32ToFloat16(src: Float32Array, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   if (dst.length !== src.length) throw new RangeError(`float32ToFloat16: length ${src.length} != ${dst.length}`);
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  for (let i = 0; i < bits.length; i++) dst[i] = float32BitsToFloat16Bits(bits[i]);
+  for (let i = 0; i < bits.length; i++) dst[i] = float32BitsToFloat16Bits(bits[i]!);
   return dst;
 }
 
@@ -81,14 +81,14 @@ export function float32ToFloat16(src: Float32Array, dst: Uint16Array = new Uint1
 export function float16ToFloat32(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
   if (dst.length !== src.length) throw new RangeError(`float16ToFloat32: length ${src.length} != ${dst.length}`);
   const table = halfTable();
-  for (let i = 0; i < src.length; i++) dst[i] = table[src[i]];
+  for (let i = 0; i < src.length; i++) dst[i] = table[src[i]!]!;
   return dst;
 }
 
 /** sum(|x|), accumulated in float64. */
 export function sumAbs(x: ArrayLike<number>): number {
   let s = 0;
-  for (let i = 0; i < x.length; i++) s += Math.abs(x[i]);
+  for (let i = 0; i < x.length; i++) s += Math.abs(x[i]!);
   return s;
 }
 
@@ -99,7 +99,7 @@ export function meanAbs(x: ArrayLike<number>): number {
 
 /** out = a * x (element-wise, new array unless `out` is given; `out` may be `x`). */
 export function scale(x: Float32Array, a: number, out: Float32Array = new Float32Array(x.length)): Float32Array {
-  for (let i = 0; i < x.length; i++) out[i] = a * x[i];
+  for (let i = 0; i < x.length; i++) out[i] = a * x[i]!;
   return out;
 }
 
@@ -112,7 +112,7 @@ export function linearCombination(
   out: Float32Array = new Float32Array(x.length),
 ): Float32Array {
   if (x.length !== y.length) throw new RangeError(`linearCombination: length ${x.length} != ${y.length}`);
-  for (let i = 0; i < x.length; i++) out[i] = a * x[i] + b * y[i];
+  for (let i = 0; i < x.length; i++) out[i] = a * x[i]! + b * y[i]!;
   return out;
 }
 

@@ -40,9 +40,11 @@ export function parseMerges(text: string, file: string): [string, string][] {
   const merges: [string, string][] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (line === '' || (i === 0 && line.startsWith('#version'))) return;
-    const parts = line.split(' ');
-    if (parts.length !== 2) throw new ModelFolderError(file, `line ${i + 1} is "${line}"; expected two space-separated symbols`);
-    merges.push([parts[0], parts[1]]);
+    const [left, right, ...extra] = line.split(' ');
+    if (left === undefined || right === undefined || extra.length > 0) {
+      throw new ModelFolderError(file, `line ${i + 1} is "${line}"; expected two space-separated symbols`);
+    }
+    merges.push([left, right]);
   });
   return merges;
 }

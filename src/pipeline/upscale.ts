@@ -86,8 +86,9 @@ export class OnnxUpscaler {
     const size = this.fixedSize ?? { width: 64, height: 64 };
     const dims = await this.runWindow(new Float32Array(3 * size.width * size.height), size.width, size.height).then((o) => o.dims);
     if (dims.length !== 4 || dims[1] !== 3) throw new Error(`${this.path}: output has shape [${dims.join(',')}]; expected [1,3,sH,sW]`);
-    if (dims[3] * size.height !== dims[2] * size.width) throw new Error(`${this.path}: output [${dims.join(',')}] does not scale width and height alike`);
-    return this.checkScale(dims[2] / size.height);
+    // dims has length 4 (checked above).
+    if (dims[3]! * size.height !== dims[2]! * size.width) throw new Error(`${this.path}: output [${dims.join(',')}] does not scale width and height alike`);
+    return this.checkScale(dims[2]! / size.height);
   }
 
   private checkScale(scale: number): number {
@@ -127,7 +128,7 @@ export class OnnxUpscaler {
           throw new Error(`${this.path}: window ${winW}x${winH} gave output [${result.dims.join(',')}]; expected [1,3,${winH * s},${winW * s}]`);
         }
         const data = result.data as Float32Array | Uint16Array;
-        const value = result.type === 'float16' ? (i: number) => float16Value(data[i]) : (i: number) => data[i];
+        const value = result.type === 'float16' ? (i: number) => float16Value(data[i]!) : (i: number) => data[i]!;
         if (result.type !== 'float32' && result.type !== 'float16') throw new Error(`${this.path}: output is ${result.type}; expected float`);
         const plane = rw * rh;
         // Copy the core (in output pixels) into the HWC result.
@@ -187,9 +188,9 @@ function fillWindow(image: RgbImage, x0: number, y0: number, w: number, h: numbe
       const sx = Math.min(x0 + x, image.width - 1);
       const src = (sy * image.width + sx) * 3;
       const dst = y * w + x;
-      planar[dst] = image.data[src] / 255;
-      planar[plane + dst] = image.data[src + 1] / 255;
-      planar[2 * plane + dst] = image.data[src + 2] / 255;
+      planar[dst] = image.data[src]! / 255;
+      planar[plane + dst] = image.data[src + 1]! / 255;
+      planar[2 * plane + dst] = image.data[src + 2]! / 255;
     }
   }
 }
