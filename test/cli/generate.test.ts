@@ -129,16 +129,16 @@ describe('generate CLI: success', () => {
     const files = [join(dir, 'batch-1.png'), join(dir, 'batch-2.png')];
     assert.equal(run.stdout, files.map((f) => `${f}\n`).join(''));
     assert.deepEqual((await readdir(dir)).sort(), ['batch-1.png', 'batch-2.png']);
-    const p2 = parseParameters(readPngParameters(await readFile(files[1]))!);
+    const p2 = parseParameters(readPngParameters(await readFile(files[1]!))!);
     assert.equal(p2.seed, 78);
     assert.equal(p2.sampler, 'euler-a');
 
     const single = join(dir, 'single.png');
     const again = await runCli(['--model', join(models, 'tiny-sd2-v'), '--prompt', 'a cat', '--out', single, '--seed', '78', '--steps', '3', '--width', '64', '--height', '64', '--sampler', 'Euler a']);
     assert.equal(again.code, 0, again.stderr);
-    const a = await pixels(files[1]);
+    const a = await pixels(files[1]!);
     const b = await pixels(single);
-    assert.ok(a.data.every((v, i) => Math.abs(v - b.data[i]) <= 1), 'batch image 2 = seed 78 alone');
+    assert.ok(a.data.every((v, i) => Math.abs(v - b.data[i]!) <= 1), 'batch image 2 = seed 78 alone');
   });
 
   test('img2img: the init image is fitted to the default size, or resized to --width/--height; strength is recorded', async () => {

@@ -39,9 +39,9 @@ async function pixels(file: string) {
   return { data: new Uint8Array(data), width: info.width, height: info.height };
 }
 
-const near = (got: number[], want: readonly number[], t = 1) => got.every((v, c) => Math.abs(v - want[c]) <= t);
+const near = (got: number[], want: readonly number[], t = 1) => got.every((v, c) => Math.abs(v - want[c]!) <= t);
 
-function regionOff(image: Awaited<ReturnType<typeof pixels>>, [x1, y1, x2, y2]: number[], want: readonly number[], t = 1): string | undefined {
+function regionOff(image: Awaited<ReturnType<typeof pixels>>, [x1, y1, x2, y2]: readonly [number, number, number, number], want: readonly number[], t = 1): string | undefined {
   for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) if (!near(pixel(image, x, y), want, t)) return `(${x}, ${y}) = ${pixel(image, x, y)}, want ${want}`;
   return undefined;
 }
@@ -92,7 +92,7 @@ describe('generate CLI: outpainting', () => {
     const image = await pixels(out);
     assert.deepEqual([image.width, image.height], [64, 64]);
     assert.equal(regionOff(image, [24, 24, 40, 40], INIT_RGB, 0), undefined);
-    for (const [x, y] of [[2, 2], [61, 61], [2, 61], [61, 2]]) assert.ok(near(pixel(image, x, y), promptRgb), `corner (${x}, ${y})`);
+    for (const [x, y] of [[2, 2], [61, 61], [2, 61], [61, 2]] as const) assert.ok(near(pixel(image, x, y), promptRgb), `corner (${x}, ${y})`);
   });
 
   for (const [pan, size, fresh, kept] of [

@@ -28,8 +28,8 @@ describe('mask math', () => {
     const row = Array.from(b.data.subarray(0, 32));
     assert.equal(row[0], 0);
     assert.equal(row[31], 255);
-    assert.ok(row[15] > 60 && row[15] < 128 && row[16] > 128 && row[16] < 195, `edge values ${row[15]}, ${row[16]}`);
-    for (let x = 1; x < 32; x++) assert.ok(row[x] >= row[x - 1], 'monotonic');
+    assert.ok(row[15]! > 60 && row[15]! < 128 && row[16]! > 128 && row[16]! < 195, `edge values ${row[15]}, ${row[16]}`);
+    for (let x = 1; x < 32; x++) assert.ok(row[x]! >= row[x - 1]!, 'monotonic');
     assert.deepEqual(blurMask(mask, 0).data, mask.data);
   });
 
@@ -92,6 +92,6 @@ describe('outpainting layout', () => {
     const row = Array.from(mask.data.subarray(0, 48));
     assert.ok(row.slice(0, 16).every((v) => v === 255));
     assert.ok(row.slice(24).every((v) => v === 0), 'no ramp on the right edge (it borders nothing new)');
-    for (let x = 17; x < 24; x++) assert.ok(row[x] < row[x - 1] && row[x] > 0);
+    for (let x = 17; x < 24; x++) assert.ok(row[x]! < row[x - 1]! && row[x]! > 0);
   });
 });

@@ -30,7 +30,7 @@ function rectMask(width: number, height: number, x1: number, y1: number, x2: num
 }
 
 function near(got: readonly number[], want: readonly number[], tolerance = 1): boolean {
-  return got.every((v, c) => Math.abs(v - want[c]) <= tolerance);
+  return got.every((v, c) => Math.abs(v - want[c]!) <= tolerance);
 }
 
 /** Every pixel of the region passes `check`; returns the first that does not. */
@@ -69,7 +69,7 @@ for (const model of ['closed-form-edit', 'closed-form-inpaint'] as const) {
     test('with mask blur: a soft band, and the kept side of the band is the init image already before the overlay', async () => {
       const init = flat(64, 64);
       const result = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 3, initImage: init, mask: rectMask(64, 64, 0, 32, 32, 64), maskBlur: 4 }));
-      const image = result.images[0];
+      const image = result.images[0]!;
       // Deep inside the mask: the prompt's colour; far outside: the init image exactly.
       assert.equal(regionOff(image, 0, 48, 16, 64, promptRgb), undefined);
       assert.equal(regionOff(image, 48, 0, 64, 24, INIT_RGB, 0), undefined);
@@ -84,7 +84,7 @@ for (const model of ['closed-form-edit', 'closed-form-inpaint'] as const) {
     test('only the masked area: a large picture, the crop generated at 64x64 and pasted back', async () => {
       const init = flat(160, 128);
       const result = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 3, width: 64, height: 64, initImage: init, mask: rectMask(160, 128, 16, 80, 48, 112), onlyMasked: true, maskPadding: 8 }));
-      const image = result.images[0];
+      const image = result.images[0]!;
       assert.equal(image.width, 160);
       assert.equal(image.height, 128);
       // The interior (the edge of the crop's latent blocks, resized back, is soft: latent granularity at the crop's scale).
@@ -99,19 +99,19 @@ for (const model of ['closed-form-edit', 'closed-form-inpaint'] as const) {
       for (let y = 0; y < 64; y++) for (let x = 32; x < 64; x++) init.data.set([200, 80, 120], (y * 64 + x) * 3);
       const canvas = await outpaintCanvas(init, { zoomOut: 2 }, 64 * 64);
       const result = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 3, initImage: canvas.image, mask: canvas.mask, maskPrefilled: true }));
-      const image = result.images[0];
+      const image = result.images[0]!;
       assert.deepEqual([image.width, image.height], [64, 64]);
       const shrunk = await sharp(init.data, { raw: { width: 64, height: 64, channels: 3 } }).resize(32, 32, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
       const inner = 16 + canvas.overlap;
       for (let y = inner; y < 48 - canvas.overlap; y++) {
         for (let x = inner; x < 48 - canvas.overlap; x++) {
           const i = ((y - 16) * 32 + (x - 16)) * 3;
-          assert.deepEqual(pixel(image, x, y), [shrunk[i], shrunk[i + 1], shrunk[i + 2]], `centre pixel (${x}, ${y})`);
+          assert.deepEqual(pixel(image, x, y), [shrunk[i]!, shrunk[i + 1]!, shrunk[i + 2]!], `centre pixel (${x}, ${y})`);
         }
       }
       assert.ok(near(pixel(image, 26, 32), INIT_RGB), 'left half of the shrunk picture');
       assert.ok(near(pixel(image, 37, 32), [200, 80, 120]), 'right half of the shrunk picture');
-      for (const [x, y] of [[2, 2], [61, 2], [2, 61], [61, 61], [32, 4], [4, 32]]) assert.ok(near(pixel(image, x, y), promptRgb), `border pixel (${x}, ${y}) = ${pixel(image, x, y)}`);
+      for (const [x, y] of [[2, 2], [61, 2], [2, 61], [61, 61], [32, 4], [4, 32]] as const) assert.ok(near(pixel(image, x, y), promptRgb), `border pixel (${x}, ${y}) = ${pixel(image, x, y)}`);
     });
 
     for (const pan of ['left', 'right', 'up', 'down'] as const) {
@@ -121,14 +121,14 @@ for (const model of ['closed-form-edit', 'closed-form-inpaint'] as const) {
         const horizontal = pan === 'left' || pan === 'right';
         assert.deepEqual([canvas.image.width, canvas.image.height], horizontal ? [96, 64] : [64, 96]);
         const result = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 3, width: canvas.image.width, height: canvas.image.height, initImage: canvas.image, mask: canvas.mask, maskPrefilled: true }));
-        const image = result.images[0];
+        const image = result.images[0]!;
         const o = canvas.overlap;
-        const [newArea, kept] = {
+        const [newArea, kept] = ({
           left: [[0, 0, 32, 64], [32 + o, 0, 96, 64]],
           right: [[64, 0, 96, 64], [0, 0, 64 - o, 64]],
           up: [[0, 0, 64, 32], [0, 32 + o, 64, 96]],
           down: [[0, 64, 64, 96], [0, 0, 64, 64 - o]],
-        }[pan];
+        } as const)[pan];
         assert.equal(regionOff(image, newArea[0], newArea[1], newArea[2], newArea[3], promptRgb), undefined);
         assert.equal(regionOff(image, kept[0], kept[1], kept[2], kept[3], INIT_RGB, 0), undefined);
       });
@@ -141,12 +141,12 @@ describe('inpainting on SDXL (closed-form-sdxl, a 4-channel UNet with its own te
     const pipeline = await loadTestPipeline('closed-form-sdxl');
     try {
       const plain = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 4 }));
-      const promptRgb = pixel(plain.images[0], 0, 0);
+      const promptRgb = pixel(plain.images[0]!, 0, 0);
       assert.ok(!near(promptRgb, INIT_RGB, 20));
       const result = await pipeline.generate(request({ prompt: PROMPT, sampler: 'ddim', steps: 4, initImage: flat(64, 64), mask: rectMask(64, 64, 0, 32, 32, 64) }));
       assert.equal(result.strength, 0.9999);
       assert.equal(result.stepsRun, 3, 'int(4 * 0.9999) = 3 steps');
-      const image = result.images[0];
+      const image = result.images[0]!;
       assert.equal(regionOff(image, 0, 32, 32, 64, promptRgb), undefined);
       assert.equal(regionOff(image, 32, 0, 64, 64, INIT_RGB, 0), undefined);
       assert.equal(regionOff(image, 0, 0, 64, 32, INIT_RGB, 0), undefined);

@@ -116,21 +116,21 @@ test('wrong input name and wrong dtype are reported by inspectSignatures with a 
   try {
     // a UNet whose first input is "x" instead of "sample"
     const badUnet = unet({ float: 'float32', timestepType: 'int64', timestepShape: [1], attention: '3d' });
-    badUnet.graph!.input![0].name = 'x';
+    badUnet.graph!.input![0]!.name = 'x';
     for (const n of badUnet.graph!.node!) n.input = n.input!.map((i) => (i === 'sample' ? 'x' : i));
     writeModel(join(s.dir, 'unet/model.onnx'), badUnet);
     // a text encoder taking float input_ids
     const badText = textEncoder({ idsType: 'int32', float: 'float32', vocabSize: 536 });
-    badText.graph!.input![0].type!.tensorType!.elemType = 1;
+    badText.graph!.input![0]!.type!.tensorType!.elemType = 1;
     badText.graph!.node!.unshift({ opType: 'Cast', input: ['input_ids'], output: ['ids_int'], attribute: [{ name: 'to', type: 2, i: 7 }], name: 'cast_ids', domain: '' } as never);
     for (const n of badText.graph!.node!.slice(1)) n.input = n.input!.map((i) => (i === 'input_ids' ? 'ids_int' : i));
     writeModel(join(s.dir, 'text_encoder/model.onnx'), badText);
     const problems = await inspectSignatures(await loadModelFolder(s.dir));
     const lines = problems.map(formatProblem);
     assert.equal(problems.length, 3, lines.join('\n'));
-    assert.match(lines[0], /text_encoder\/model\.onnx: input "input_ids" is float32; expected int32 or int64\. Fix: re-export the text encoder with optimum-cli export onnx/);
-    assert.match(lines[1], /unet\/model\.onnx: expected an input named "sample"; the model has x \(float32 \[batch_size, 4, height, width\]\), timestep \(int64 \[1\]\), encoder_hidden_states/);
-    assert.match(lines[2], /unet\/model\.onnx: unexpected input "x" that the pipeline does not feed/);
+    assert.match(lines[0]!, /text_encoder\/model\.onnx: input "input_ids" is float32; expected int32 or int64\. Fix: re-export the text encoder with optimum-cli export onnx/);
+    assert.match(lines[1]!, /unet\/model\.onnx: expected an input named "sample"; the model has x \(float32 \[batch_size, 4, height, width\]\), timestep \(int64 \[1\]\), encoder_hidden_states/);
+    assert.match(lines[2]!, /unet\/model\.onnx: unexpected input "x" that the pipeline does not feed/);
   } finally {
     s.done();
   }
@@ -142,9 +142,9 @@ test('a missing external weight file is reported with the fix', async () => {
     unlinkSync(join(s.dir, 'unet/model.onnx_data'));
     const problems = await inspectSignatures(await loadModelFolder(s.dir));
     assert.equal(problems.length, 1);
-    assert.equal(problems[0].part, 'unet');
-    assert.match(problems[0].problem, /^ONNX Runtime cannot load it/);
-    assert.match(problems[0].fix, /keep the external weight file/);
+    assert.equal(problems[0]!.part, 'unet');
+    assert.match(problems[0]!.problem, /^ONNX Runtime cannot load it/);
+    assert.match(problems[0]!.fix, /keep the external weight file/);
   } finally {
     s.done();
   }
@@ -156,15 +156,15 @@ test('checkSignature rules: timestep ranks, SDXL inputs, outputs, safety checker
   const ok = (t: { name: string; type: string; shape: (number | string)[] }) => checkSignature('unet', 'u', [...unetIn, t], [f32('out_sample', ['b', 4, 'h', 'w'])]);
   assert.deepEqual(ok({ name: 'timestep', type: 'int64', shape: [] }), []);
   assert.deepEqual(ok({ name: 'timestep', type: 'float16', shape: ['batch'] }), []);
-  assert.match(ok({ name: 'timestep', type: 'int32', shape: [1] })[0].problem, /input "timestep" is int32; expected float32 or float16 or int64/);
-  assert.match(ok({ name: 'timestep', type: 'int64', shape: [1, 1] })[0].problem, /input "timestep" has shape \[1, 1\]; expected 0 dimensions or 1 dimension/);
+  assert.match(ok({ name: 'timestep', type: 'int32', shape: [1] })[0]!.problem, /input "timestep" is int32; expected float32 or float16 or int64/);
+  assert.match(ok({ name: 'timestep', type: 'int64', shape: [1, 1] })[0]!.problem, /input "timestep" has shape \[1, 1\]; expected 0 dimensions or 1 dimension/);
   const sdxl = checkSignature('unet', 'u', [...unetIn, { name: 'timestep', type: 'int64', shape: [1] }, f32('text_embeds', ['b', 1280]), f32('time_ids', ['b', 6])], [f32('out_sample', [])]);
   assert.equal(sdxl.length, 2);
-  assert.match(sdxl[0].problem, /SDXL/);
+  assert.match(sdxl[0]!.problem, /SDXL/);
   const enc = checkSignature('vaeEncoder', 'e', [f32('sample', ['b', 3, 'h', 'w'])], [f32('latent_dist', ['b', 8, 'h', 'w'])]);
-  assert.match(enc[0].problem, /expected an output named "latent_sample" or "latent_parameters"; the model has latent_dist/);
+  assert.match(enc[0]!.problem, /expected an output named "latent_sample" or "latent_parameters"; the model has latent_dist/);
   const checker = checkSignature('safetyChecker', 's', [f32('clip_input', ['b', 3, 224, 224]), f32('images', ['b', 'h', 'w', 3])], [f32('out_images', []), f32('has_nsfw_concepts', ['b'])]);
-  assert.match(checker[0].problem, /output "has_nsfw_concepts" is float32; expected bool/);
+  assert.match(checker[0]!.problem, /output "has_nsfw_concepts" is float32; expected bool/);
 });
 
 test('a folder given with a trailing slash or as an absolute path loads the same', async () => {

@@ -18,7 +18,7 @@ const open = (path: string) => ort.InferenceSession.create(path, { intraOpNumThr
 function half(v: number): number {
   // enough for test inputs: exact for the small integers and simple fractions used below
   const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
+  const x = new Uint32Array(f.buffer)[0]!;
   if ((x & 0x7fffffff) === 0) return (x >>> 16) & 0x8000;
   return ((x >>> 16) & 0x8000) | ((((x >>> 23) & 0xff) - 112) << 10) | ((x >>> 13) & 0x3ff);
 }
@@ -36,7 +36,7 @@ function floatTensor(type: string, values: number[], dims: number[]): ort.Tensor
 function timestepTensor(meta: ort.InferenceSession.ValueMetadata, t: number, batch: number): ort.Tensor {
   const m = meta as unknown as { type: string; shape: (number | string)[] };
   const dims = m.shape.length === 0 ? [] : typeof m.shape[0] === 'number' ? [1] : [batch];
-  const n = dims.length === 0 ? 1 : dims[0];
+  const n = dims.length === 0 ? 1 : dims[0]!;
   if (m.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(t)), dims);
   return floatTensor(m.type, Array(n).fill(t), dims);
 }
@@ -106,13 +106,13 @@ test('tiny UNets run and their output depends on sample, timestep and encoder_hi
         encoder_hidden_states: floatTensor(type, ctxV, [batch, 77, 32]),
       };
       if (s.inputNames.includes('timestep_cond')) feeds.timestep_cond = floatTensor(type, Array(batch * 256).fill(0.1), [batch, 256]);
-      const out = (await s.run(feeds)).out_sample;
+      const out = (await s.run(feeds)).out_sample!;
       assert.deepEqual(out.dims, [batch, 4, 8, 8], name);
       return floats(out);
     };
     const base = await run(sample, 500, ctx);
     assert.ok(base.every(Number.isFinite), `${name}: finite`);
-    const differs = (a: number[], b: number[]) => a.some((v, i) => Math.abs(v - b[i]) > 1e-3);
+    const differs = (a: number[], b: number[]) => a.some((v, i) => Math.abs(v - b[i]!) > 1e-3);
     assert.ok(differs(base, await run(sample.map((v) => -v), 500, ctx)), `${name}: depends on sample`);
     assert.ok(differs(base, await run(sample, 900, ctx)), `${name}: depends on timestep`);
     assert.ok(differs(base, await run(sample, 500, ctx.map((v) => v * -2))), `${name}: depends on encoder_hidden_states`);
@@ -150,8 +150,8 @@ test('external weight files are resolved beside model.onnx when the session is c
   // run them: text encoder with weights.pb and UNet with model.onnx_data
   const te = await open(join(root, 'tiny-lcm', 'text_encoder/model.onnx'));
   const h = await te.run({ input_ids: new ort.Tensor('int32', Int32Array.from([534, 320, 535]), [1, 3]) });
-  assert.deepEqual(h.last_hidden_state.dims, [1, 3, 32]);
-  assert.ok(floats(h.last_hidden_state).every(Number.isFinite));
+  assert.deepEqual(h.last_hidden_state!.dims, [1, 3, 32]);
+  assert.ok(floats(h.last_hidden_state!).every(Number.isFinite));
   await te.release();
 });
 
@@ -159,25 +159,25 @@ test('closed-form model computes the documented formulas', async () => {
   const dir = join(root, 'closed-form');
   const te = await open(join(dir, 'text_encoder/model.onnx'));
   const ids = [534, 320, 515, 535];
-  const h = floats((await te.run({ input_ids: new ort.Tensor('int32', Int32Array.from(ids), [1, 4]) })).last_hidden_state);
+  const h = floats((await te.run({ input_ids: new ort.Tensor('int32', Int32Array.from(ids), [1, 4]) })).last_hidden_state!);
   ids.forEach((id, s) => assert.ok(h.slice(s * 32, s * 32 + 32).every((v) => Math.abs(v - id / 1000) < 1e-6)));
   const unet = await open(join(dir, 'unet/model.onnx'));
   const ctx = [...Array(77 * 32).fill(0.6), ...Array(77 * 32).fill(0.45)];
-  const out = floats((await unet.run({ sample: floatTensor('float32', Array(2 * 4 * 2 * 3).fill(7), [2, 4, 2, 3]), timestep: new ort.Tensor('int64', BigInt64Array.from([1n]), [1]), encoder_hidden_states: floatTensor('float32', ctx, [2, 77, 32]) })).out_sample);
+  const out = floats((await unet.run({ sample: floatTensor('float32', Array(2 * 4 * 2 * 3).fill(7), [2, 4, 2, 3]), timestep: new ort.Tensor('int64', BigInt64Array.from([1n]), [1]), encoder_hidden_states: floatTensor('float32', ctx, [2, 77, 32]) })).out_sample!);
   const C = [0.2, -0.1, 0.0, -0.3];
-  for (let b = 0; b < 2; b++) for (let c = 0; c < 4; c++) for (let p = 0; p < 6; p++) assert.ok(Math.abs(out[b * 24 + c * 6 + p] - (C[c] + 10 * ((b === 0 ? 0.6 : 0.45) - 0.5))) < 1e-4);
+  for (let b = 0; b < 2; b++) for (let c = 0; c < 4; c++) for (let p = 0; p < 6; p++) assert.ok(Math.abs(out[b * 24 + c * 6 + p]! - (C[c]! + 10 * ((b === 0 ? 0.6 : 0.45) - 0.5))) < 1e-4);
   const vae = await open(join(dir, 'vae_decoder/model.onnx'));
   const z = [1, 2, 3, 4];
   const img = await vae.run({ latent_sample: floatTensor('float32', z, [1, 4, 1, 1]) });
-  assert.deepEqual(img.sample.dims, [1, 3, 8, 8]);
+  assert.deepEqual(img.sample!.dims, [1, 3, 8, 8]);
   const expected = [0.5 * 1 + 0.01, 0.5 * 2 + 0.1, 0.25 * (3 + 4) - 0.1];
-  const px = floats(img.sample);
-  for (let c = 0; c < 3; c++) assert.ok(px.slice(c * 64, c * 64 + 64).every((v) => Math.abs(v - expected[c]) < 1e-6));
+  const px = floats(img.sample!);
+  for (let c = 0; c < 3; c++) assert.ok(px.slice(c * 64, c * 64 + 64).every((v) => Math.abs(v - expected[c]!) < 1e-6));
   const checker = await open(join(dir, 'safety_checker/model.onnx'));
   const images = [...Array(12).fill(0.6), ...Array(12).fill(0.4)];
   const verdict = await checker.run({ clip_input: floatTensor('float32', Array(2 * 3 * 224 * 224).fill(0), [2, 3, 224, 224]), images: floatTensor('float32', images, [2, 2, 2, 3]) });
-  assert.deepEqual(Array.from(verdict.has_nsfw_concepts.data as ArrayLike<boolean | number>, Boolean), [true, false]);
-  assert.deepEqual(floats(verdict.out_images), [...Array(12).fill(0), ...images.slice(12)].map((v) => Math.fround(v)));
+  assert.deepEqual(Array.from(verdict.has_nsfw_concepts!.data as ArrayLike<boolean | number>, Boolean), [true, false]);
+  assert.deepEqual(floats(verdict.out_images!), [...Array(12).fill(0), ...images.slice(12)].map((v) => Math.fround(v)));
   for (const s of [te, unet, vae, checker]) await s.release();
 });
 

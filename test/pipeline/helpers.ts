@@ -32,14 +32,14 @@ export async function tokenIds(name: TestModelName, text: string): Promise<numbe
 export function maxAbsDiff(a: RgbImage, b: RgbImage): number {
   if (a.width !== b.width || a.height !== b.height) throw new Error(`sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
   let max = 0;
-  for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i] - b.data[i]));
+  for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i]! - b.data[i]!));
   return max;
 }
 
 export function meanAbsDiff(a: RgbImage, b: RgbImage): number {
   if (a.data.length !== b.data.length) throw new Error('sizes differ');
   let sum = 0;
-  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i] - b.data[i]);
+  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
   return sum / a.data.length;
 }
 
@@ -49,8 +49,9 @@ export function distinctValues(image: RgbImage): number {
 }
 
 export function pixel(image: RgbImage, x: number, y: number): [number, number, number] {
+  if (!(x >= 0 && x < image.width && y >= 0 && y < image.height)) throw new Error(`pixel (${x}, ${y}) is outside the ${image.width}x${image.height} image`);
   const i = (y * image.width + x) * 3;
-  return [image.data[i], image.data[i + 1], image.data[i + 2]];
+  return [image.data[i]!, image.data[i + 1]!, image.data[i + 2]!];
 }
 
 /** Every pixel of `image` within `tolerance` of `rgb` per channel; returns the first offending pixel, or undefined. */
@@ -58,7 +59,7 @@ export function firstPixelOff(image: RgbImage, rgb: readonly number[], tolerance
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < image.width; x++) {
       const got = pixel(image, x, y);
-      if (got.some((v, c) => Math.abs(v - rgb[c]) > tolerance)) return { x, y, got };
+      if (got.some((v, c) => Math.abs(v - rgb[c]!) > tolerance)) return { x, y, got };
     }
   }
   return undefined;

@@ -95,11 +95,11 @@ test('fairness holds across workers: a user who queues after a backlog is not la
 
 test('cancel: a waiting job never runs, a running job stops on its worker', { skip }, async () => {
   const [carl, dora, erin] = ['carl', 'dora', 'erin'].map((username) => h.emulator.addUser({ username }));
-  const slowA = imagine(carl, { prompt: 'slow one', width: 512, height: 512, steps: 20 });
-  const slowB = imagine(dora, { prompt: 'slow two', width: 512, height: 512, steps: 20 });
+  const slowA = imagine(carl!, { prompt: 'slow one', width: 512, height: 512, steps: 20 });
+  const slowB = imagine(dora!, { prompt: 'slow two', width: 512, height: 512, steps: 20 });
   const [idA, idB] = await Promise.all([rec.jobIdOf(slowA.token), rec.jobIdOf(slowB.token)]);
   await Promise.all([rec.waitEvent('progress', idA), rec.waitEvent('progress', idB)]);
-  const waiting = imagine(erin, { prompt: 'never mind' });
+  const waiting = imagine(erin!, { prompt: 'never mind' });
   assert.match(contentOf(await waiting.deferred()), /position \*\*1\*\*/);
   const waitingId = await rec.jobIdOf(waiting.token);
 

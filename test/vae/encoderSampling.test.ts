@@ -34,7 +34,7 @@ test('in-graph sampling is rewritten away: the sample is mean + std * the job ge
   const original = await ort.InferenceSession.create(path);
   const [a, b] = [await original.run(feeds), await original.run(feeds)];
   await original.release();
-  assert.ok((a.latent_sample.data as Float32Array).some((v, i) => v !== (b.latent_sample.data as Float32Array)[i]), 'the original export samples with its own generator: each run differs');
+  assert.ok((a.latent_sample!.data as Float32Array).some((v, i) => v !== (b.latent_sample!.data as Float32Array)[i]), 'the original export samples with its own generator: each run differs');
 
   const logs: string[] = [];
   const prepared = await prepareModel('vaeEncoder', path, { attentionSlicing: 'auto', provider: 'cpu', log: (m) => logs.push(m) });
@@ -55,7 +55,7 @@ test('in-graph sampling is rewritten away: the sample is mean + std * the job ge
     assert.deepEqual(first.dims, [1, 4, 6, 8]);
     assert.deepEqual(first.latents, second.latents, 'same seed, same sample');
     let worst = 0;
-    for (let i = 0; i < expected.latents.length; i++) worst = Math.max(worst, Math.abs(expected.latents[i] - first.latents[i]));
+    for (let i = 0; i < expected.latents.length; i++) worst = Math.max(worst, Math.abs(expected.latents[i]! - first.latents[i]!));
     assert.ok(worst <= 1e-5, `matches mean + std * noise: ${worst}`);
     const other = await encodeImage(encoder, image, new TorchGenerator(43));
     assert.ok(other.latents.some((v, i) => v !== first.latents[i]), 'another seed, another sample');
@@ -77,7 +77,7 @@ test('img2img with an encoder that samples inside its graph gives the same image
     const initImage: RgbImage = { width: 64, height: 64, data: Uint8Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 256) };
     const request = { prompt: 'a cat', seed: 7, steps: 4, guidance: 7.5, width: 64, height: 64, count: 1, initImage, strength: 0.5 };
     const [a, b] = [await pipeline.generate(request), await pipeline.generate(request)];
-    assert.deepEqual(a.images[0].data, b.images[0].data);
+    assert.deepEqual(a.images[0]!.data, b.images[0]!.data);
   } finally {
     await pipeline.dispose();
   }

@@ -32,7 +32,7 @@ const pointwise = async (t: Planar): Promise<Planar> => {
   const [H, W] = [t.height * 8, t.width * 8];
   const data = new Float32Array(3 * H * W);
   for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    const src = (k: number) => t.data[k * t.height * t.width + Math.floor(y / 8) * t.width + Math.floor(x / 8)];
+    const src = (k: number) => t.data[k * t.height * t.width + Math.floor(y / 8) * t.width + Math.floor(x / 8)]!;
     data[(c * H + y) * W + x] = 0.3 * src(0) - 0.2 * src(1) + 0.1 * c * src(2) + 0.05 * src(3);
   }
   return { data, channels: 3, height: H, width: W };
@@ -40,13 +40,13 @@ const pointwise = async (t: Planar): Promise<Planar> => {
 
 test('runTiled: output size is the untiled size for any input size; a context-free network is unchanged', async () => {
   const g = decodeGeometry(64); // 8-latent tiles, stride 6, blend 16 px, keep 48 px
-  for (const [h, w] of [[8, 8], [9, 20], [16, 16], [13, 7], [25, 31]]) {
+  for (const [h, w] of [[8, 8], [9, 20], [16, 16], [13, 7], [25, 31]] as const) {
     const input: Planar = { data: Float32Array.from({ length: 4 * h * w }, (_, i) => Math.sin(i * 0.37)), channels: 4, height: h, width: w };
     const whole = await pointwise(input);
     const tiled = await runTiled(input, g, pointwise);
     assert.deepEqual([tiled.channels, tiled.height, tiled.width], [3, h * 8, w * 8]);
     let worst = 0;
-    for (let i = 0; i < whole.data.length; i++) worst = Math.max(worst, Math.abs(whole.data[i] - tiled.data[i]));
+    for (let i = 0; i < whole.data.length; i++) worst = Math.max(worst, Math.abs(whole.data[i]! - tiled.data[i]!));
     assert.ok(worst < 1e-6, `${h}x${w}: ${worst}`);
   }
   assert.equal(tilingFor('off', 512), undefined);
@@ -80,7 +80,7 @@ test('tiled decode equals untiled away from the seams (local decoder)', () => wi
     for (let y = 0; y < whole.height; y++) for (let x = 0; x < whole.width; x++) {
       const seam = nearSeam(x, whole.width, 96, 128, 20) || nearSeam(y, whole.height, 96, 128, 20);
       for (let c = 0; c < 3; c++) {
-        const d = Math.abs(whole.data[(y * whole.width + x) * 3 + c] - tiled.data[(y * whole.width + x) * 3 + c]);
+        const d = Math.abs(whole.data[(y * whole.width + x) * 3 + c]! - tiled.data[(y * whole.width + x) * 3 + c]!);
         if (seam) near = Math.max(near, d);
         else { far = Math.max(far, d); farCount++; }
       }
@@ -105,18 +105,18 @@ test('no step in the mean at tile borders on a smooth image (decoder with global
     const untiled = await decodeLatents(decoder, latents, [1, 4, lh, lw]);
     const colMeans = (im: RgbImage) => Array.from({ length: im.width }, (_, x) => {
       let s = 0;
-      for (let y = 0; y < im.height; y++) for (let c = 0; c < 3; c++) s += im.data[(y * im.width + x) * 3 + c];
+      for (let y = 0; y < im.height; y++) for (let c = 0; c < 3; c++) s += im.data[(y * im.width + x) * 3 + c]!;
       return s / (im.height * 3);
     });
     // The step between neighbouring columns' means, tiled minus untiled: where one kept tile meets the next (every
     // 48 px) an unblended seam adds a step of 3-7 levels here; blended, the profile follows the untiled one.
     const [tiledMeans, wholeMeans] = [colMeans(img), colMeans(untiled)];
-    const extraStep = (x: number) => Math.abs((tiledMeans[x + 1] - tiledMeans[x]) - (wholeMeans[x + 1] - wholeMeans[x]));
+    const extraStep = (x: number) => Math.abs((tiledMeans[x + 1]! - tiledMeans[x]!) - (wholeMeans[x + 1]! - wholeMeans[x]!));
     const borders = Array.from({ length: Math.floor((img.width - 1) / 48) }, (_, k) => extraStep(48 * (k + 1) - 1));
     assert.ok(borders.length >= 4);
     for (const s of borders) assert.ok(s <= 2, `a step of ${s.toFixed(2)} levels in the column mean at a tile border`);
     // Tiling does change this decoder's output (attention sees one tile at a time): the check above is not vacuous.
-    assert.ok(untiled.data.some((v, i) => Math.abs(v - img.data[i]) > 2));
+    assert.ok(untiled.data.some((v, i) => Math.abs(v - img.data[i]!) > 2));
   } finally {
     await releaseSession(decoder);
   }
@@ -136,7 +136,7 @@ test('tiled encode equals untiled away from the seams, sampled once with the job
     let near = 0;
     for (let k = 0; k < c; k++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
       const i = (k * h + y) * w + x;
-      const d = Math.abs(whole.latents[i] - tiled.latents[i]);
+      const d = Math.abs(whole.latents[i]! - tiled.latents[i]!);
       // encode tiles: 8-latent output tiles every 6 latents; the receptive field is about 2 latents
       if (nearSeam(x, w, 6, 8, 3) || nearSeam(y, h, 6, 8, 3)) near = Math.max(near, d); else far = Math.max(far, d);
     }
