@@ -11,9 +11,10 @@ import { GenerationCancelledError, InvalidRequestError } from '../../src/pipelin
 import type { ProgressEvent } from '../../src/pipeline/types.ts';
 import { PipelineWorker, WorkerCrashedError } from '../../src/pipeline/worker/client.ts';
 import { loadTestPipeline, request, testOptions } from './helpers.ts';
+import { rangeOf } from '../../src/pipeline/request.ts';
 
-/** Long enough to be interrupted mid-run: 500 steps at 256x256 on the tiny model. */
-const LONG = request({ steps: 500, width: 256, height: 256, sampler: 'euler' });
+// As many steps as a request may ask for, at a size that keeps each step slow enough to act on mid-run.
+const LONG = request({ steps: rangeOf('steps').max, width: 512, height: 512, sampler: 'euler' });
 
 function exited(worker: PipelineWorker): Promise<void> {
   return new Promise((resolve) => (worker.alive ? worker.once('exit', () => resolve()) : resolve()));
