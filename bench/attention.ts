@@ -2,7 +2,9 @@
 // (8 heads x 40 dims, 4096 tokens, batch 2, 77 text tokens), or with --model sdxl SDXL's first attention level at
 // 1024x1024 (10 heads x 64 dims, 4096 tokens, 2048-wide text states), rewritten for each mode and run in a fresh child
 // process per mode so each peak RSS belongs to that mode alone.
-//   npx tsx bench/attention.ts [--model sd15|sdxl] [--runs 3] [--threads 2] [--form 3d|4d] [--blocks 1] [--modes off,auto,max,flash]
+//   npx tsx bench/attention.ts [--model sd15|sdxl] [--runs 3] [--threads 2] [--form 3d|4d|baddbmm|einsum] [--blocks 1] [--modes off,auto,max,flash]
+// Forms: 3d = matmul(q, kᵀ) * scale, 4d = torch SDPA export, baddbmm = diffusers' classic AttnProcessor export (zero
+// term, Cast after the Softmax), einsum = older diffusers' einsum products.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,13 +19,13 @@ import { buildUnetLike, unetLikeInputs } from '../test/attention/unetLike.ts';
 import type { UnetLikeSpec } from '../test/attention/unetLike.ts';
 
 const BATCH = 2;
-const TOKENS = 4096; // (512 / 8)^2 latent pixels
 const CONTEXT_TOKENS = 77;
 
 const { values: args } = parseArgs({
   options: {
     child: { type: 'string' },
     runs: { type: 'string', default: '3' },
+    tokens: { type: 'string', default: '4096' }, // (512 / 8)^2 latent pixels
     threads: { type: 'string', default: '2' },
     form: { type: 'string', default: '3d' },
     model: { type: 'string', default: 'sd15' },
@@ -34,7 +36,10 @@ const { values: args } = parseArgs({
 
 const SHAPES = { sd15: { heads: 8, headDim: 40, contextDim: 768 }, sdxl: { heads: 10, headDim: 64, contextDim: 2048 } } as const;
 const shape = SHAPES[args.model === 'sdxl' ? 'sdxl' : 'sd15'];
-const spec: UnetLikeSpec = { form: args.form === '4d' ? '4d' : '3d', ...shape, blocks: Number(args.blocks) };
+const TOKENS = Number(args.tokens);
+const FORMS = ['3d', '4d', 'baddbmm', 'einsum'] as const;
+if (!(FORMS as readonly string[]).includes(args.form!)) throw new Error(`--form must be one of ${FORMS.join(', ')}`);
+const spec: UnetLikeSpec = { form: args.form as UnetLikeSpec['form'], ...shape, blocks: Number(args.blocks) };
 
 interface ChildResult { loadMs: number; rssBeforeRunMb: number; peakRssMb: number; minMs: number; medianMs: number; runsMs: number[] }
 
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
   for (const m of args.modes!.split(',')) {
     const { mode, provider, label } = parseMode(m);
     const prepared = await prepareUnet(modelPath, mode, { provider });
-    const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', prepared.path, '--runs', args.runs!, '--threads', args.threads!, '--form', spec.form, '--blocks', args.blocks!, '--model', args.model!], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const out = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', prepared.path, '--runs', args.runs!, '--threads', args.threads!, '--form', spec.form, '--blocks', args.blocks!, '--tokens', args.tokens!, '--model', args.model!], { encoding: 'utf8', maxBuffer: 1 << 24 });
     const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (!line) { console.error(`${label}: child failed (status ${out.status})\n${out.stderr}`); continue; }
     rows.push({ label, applied: prepared.applied, r: JSON.parse(line.slice(7)) as ChildResult });

@@ -23,7 +23,7 @@ import { syntheticModelFolder } from './syntheticModel.ts';
 import { SD15_FIRST_LEVEL, syntheticUnetParams } from './syntheticUnet.ts';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'moderation', 'scale'] as const;
+const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'vae', 'moderation', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 const TINY_MODELS = ['tiny-sd15', 'tiny-sd15-fp16', 'tiny-sd2-v', 'tiny-lcm'] as const;
 
@@ -38,7 +38,7 @@ const { values: opts, positionals } = parseArgs({
 });
 
 if (opts.help) {
-  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|moderation|scale ...] [--quick] [--threads N] [--out file]');
+  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|vae|moderation|scale ...] [--quick] [--threads N] [--out file]');
   process.exit(0);
 }
 
@@ -58,8 +58,8 @@ const quick = opts.quick!;
 const threads = Number(opts.threads);
 // Sizes: the default keeps the whole suite within ~5 minutes on 2 cores; --quick is a smoke run of every part.
 const SIZES = quick
-  ? { tiny: { size: 128, steps: 4, warmup: 2 }, synthetic: { size: 256, steps: 3, warmup: 1 }, eventloop: { size: 256, steps: 2 }, attentionArgs: ['--runs', '1', '--modes', 'off,auto'], moderationPrompts: '100' }
-  : { tiny: { size: 256, steps: 8, warmup: 3 }, synthetic: { size: 512, steps: 6, warmup: 1 }, eventloop: { size: 512, steps: 3 }, attentionArgs: ['--runs', '2', '--modes', 'off,auto,max,flash'], moderationPrompts: '300' };
+  ? { tiny: { size: 128, steps: 4, warmup: 2 }, synthetic: { size: 256, steps: 3, warmup: 1 }, eventloop: { size: 256, steps: 2 }, attentionArgs: ['--runs', '1', '--tokens', '1024', '--modes', 'off,auto'], attentionForms: ['3d', 'baddbmm'], vaeArgs: ['--size', '512', '--tile', '256'], moderationPrompts: '100' }
+  : { tiny: { size: 256, steps: 8, warmup: 3 }, synthetic: { size: 512, steps: 6, warmup: 1 }, eventloop: { size: 512, steps: 3 }, attentionArgs: ['--runs', '1', '--tokens', '2048', '--modes', 'off,auto,flash'], attentionForms: ['3d', '4d', 'baddbmm', 'einsum'], vaeArgs: ['--size', '1024', '--tile', '512'], moderationPrompts: '300' };
 
 function fail(what: string, out: ChildOutput): never {
   throw new Error(`${what} failed (exit ${out.status}):\n${out.stderr.slice(-4000)}`);
@@ -143,12 +143,27 @@ async function main(): Promise<void> {
   }
 
   if (parts.has('attention')) {
-    console.log(`\n[attention] npx tsx bench/attention.ts ${SIZES.attentionArgs.join(' ')}`);
-    const out = await runScript(here('./attention.ts'), [...SIZES.attentionArgs, '--threads', String(threads)], { echo: true });
-    if (out.status !== 0) fail('bench/attention.ts', out);
-    report.attention = { args: SIZES.attentionArgs, output: out.stdout };
-    const tableStart = out.stdout.indexOf('\nmode ');
-    if (tableStart >= 0) summary.push('Attention modes on the UNet-like graph (bench/attention.ts)', out.stdout.slice(tableStart + 1).split('\n\n')[0]!);
+    // One UNet call per mode, for each export form (SDPA, the classic processor's baddbmm form, matmul*scale, einsum).
+    const outputs: Record<string, string> = {};
+    for (const form of SIZES.attentionForms) {
+      const args = [...SIZES.attentionArgs, '--form', form];
+      console.log(`\n[attention] npx tsx bench/attention.ts ${args.join(' ')}`);
+      const out = await runScript(here('./attention.ts'), [...args, '--threads', String(threads)], { echo: true });
+      if (out.status !== 0) fail(`bench/attention.ts --form ${form}`, out);
+      outputs[form] = out.stdout;
+      const tableStart = out.stdout.indexOf('\nmode ');
+      if (tableStart >= 0) summary.push(`Attention modes, ${form} export form (bench/attention.ts; one UNet-like call)`, out.stdout.slice(tableStart + 1).split('\n\n')[0]!);
+    }
+    report.attention = { args: SIZES.attentionArgs, forms: SIZES.attentionForms, output: outputs };
+  }
+
+  if (parts.has('vae')) {
+    console.log(`\n[vae] npx tsx bench/vae.ts ${SIZES.vaeArgs.join(' ')}`);
+    const out = await runScript(here('./vae.ts'), [...SIZES.vaeArgs, '--threads', String(threads)], { echo: true });
+    if (out.status !== 0) fail('bench/vae.ts', out);
+    report.vae = { args: SIZES.vaeArgs, output: out.stdout };
+    const at = out.stdout.indexOf('VAE ratios:');
+    if (at >= 0) summary.push('VAE decode: tiled vs untiled, TAESD-sized vs full (bench/vae.ts)', out.stdout.slice(at).trim());
   }
 
   if (parts.has('moderation')) {

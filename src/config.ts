@@ -35,6 +35,8 @@ export interface Config {
   lowMemory: boolean;
   /** VAE_TILING: tile the VAE above its sample size (auto), never (off), or at this many pixels. */
   vaeTiling: VaeTiling;
+  /** FAST_DECODE: final images decoded by the model's TAESD decoder when it has one. */
+  fastDecode: boolean;
   intraOpThreads: number | undefined;
   /** Keep ONNX Runtime's optimized graph beside each model file, so later loads skip the optimization. */
   graphCache: boolean;
@@ -143,6 +145,7 @@ const schema = z.object({
   ATTENTION_SLICING: attention.default('auto'),
   LOW_MEMORY: bool.default(false),
   VAE_TILING: vaeTiling.default('auto'),
+  FAST_DECODE: bool.default(false),
   ORT_THREADS: int(0, 256).default(0),
   ORT_GRAPH_CACHE: bool.default(true),
   IDLE_RELEASE_SECONDS: int(0, 86_400).default(0),
@@ -205,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     attentionSlicing: e.ATTENTION_SLICING,
     lowMemory: e.LOW_MEMORY,
     vaeTiling: e.VAE_TILING,
+    fastDecode: e.FAST_DECODE,
     intraOpThreads: e.ORT_THREADS === 0 ? undefined : e.ORT_THREADS,
     graphCache: e.ORT_GRAPH_CACHE,
     idleReleaseMs: e.IDLE_RELEASE_SECONDS * 1000,

@@ -48,7 +48,7 @@ async function startModelPool(config: Config, catalog: ModelCatalog, log: Logger
     log: (message) => log.info({ models: true }, message),
     startEngine: async (model) => {
       const engine = await WorkerEngine.start(
-        { modelDir: model.dir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, vaeTiling: config.vaeTiling, intraOpThreads: config.intraOpThreads, graphCache: config.graphCache },
+        { modelDir: model.dir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, vaeTiling: config.vaeTiling, fastDecode: config.fastDecode, intraOpThreads: config.intraOpThreads, graphCache: config.graphCache },
         { idleReleaseMs: config.idleReleaseMs, log: (message) => (isWarning(message) ? log.warn({ worker: true, model: model.name }, message) : log.info({ worker: true, model: model.name }, message)) },
       );
       engine.on('crash', (event) => pool.emit('crash', { model: model.name, ...event }));

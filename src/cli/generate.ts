@@ -234,7 +234,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const progress = progressPrinter();
   try {
     worker = await PipelineWorker.start(
-      { modelDir: folder.dir, provider: args.provider, attentionSlicing: args.attentionSlicing, lowMemory: args.lowMemory, vaeTiling: args.vaeTiling, intraOpThreads: args.threads },
+      { modelDir: folder.dir, provider: args.provider, attentionSlicing: args.attentionSlicing, lowMemory: args.lowMemory, vaeTiling: args.vaeTiling, fastDecode: args.fastDecode, intraOpThreads: args.threads },
       { log },
     );
     if (args.provider !== 'cpu' && worker.info.provider === 'cpu') process.stderr.write(`warning: the ${args.provider} execution provider is unavailable; running on CPU\n`);

@@ -44,6 +44,7 @@ export interface GenerateArgs {
   provider: CliProvider;
   lowMemory: boolean;
   vaeTiling: VaeTiling;
+  fastDecode: boolean;
   threads?: number;
   verbose: boolean;
 }
@@ -120,6 +121,7 @@ function buildCommand(): Command {
     .option('--attention-slicing <mode>', 'off|auto|max|flash|N', attentionSlicing, 'auto' as AttentionSlicing)
     .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(CLI_PROVIDERS).default('cpu'))
     .option('--vae-tiling <mode>', 'auto|off|PIXELS: decode/encode the VAE in overlapping tiles (auto: above its sample size)', vaeTiling, 'auto' as VaeTiling)
+    .option('--fast-decode', "decode the final image with the model's TAESD decoder (vae_decoder_tiny) when it has one: much faster on a CPU", false)
     .option('--low-memory', 'load one sub-model at a time and run guidance as batch-1 passes (small GPUs)', false)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: ONNX Runtime chooses)', integer('threads'))
     .option('--verbose', 'log what the inference process does on stderr', false)
@@ -168,6 +170,7 @@ export function parseGenerateArgs(argv: readonly string[]): ParsedCommandLine {
     provider: o.provider,
     lowMemory: o.lowMemory,
     vaeTiling: o.vaeTiling,
+    fastDecode: o.fastDecode,
     threads: o.threads,
     verbose: o.verbose,
   };

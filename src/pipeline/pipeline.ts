@@ -21,6 +21,7 @@ import type { ModelFamily } from './family.ts';
 import { defaultStrength, parseRequestFields } from './request.ts';
 import { isPreparedPart, prepareModel } from './prepareModel.ts';
 import { tilingFor } from './vaeTiling.ts';
+import { WARNING_PREFIX } from './logLevel.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
 export class GenerationCancelledError extends Error {
@@ -157,6 +158,7 @@ export class StableDiffusionPipeline {
     const tokenizer2 = folder.tokenizer2Dir ? await loadTokenizer(folder.tokenizer2Dir) : undefined;
     const schedulerConfig = normalizeSchedulerConfig(folder.schedulerConfig);
     tilingFor(options.vaeTiling, folder.vaeSampleSize); // a bad tile size fails at load, not in the first job
+    if (options.fastDecode && !folder.paths.previewDecoder) log(`${WARNING_PREFIX}fast decode asked for, but ${folder.name} has no TAESD decoder (vae_decoder_tiny/model.onnx); the full VAE decodes`);
     const settings: SessionSettings = { provider: options.provider, intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, optimizedCache: options.graphCache ?? false, log };
     let pipeline: StableDiffusionPipeline | undefined;
     const pool = new SessionPool(
@@ -401,16 +403,21 @@ export class StableDiffusionPipeline {
     if (lowMemory) await this.pool.release('unet');
 
     // 4. Decode each image, then the safety checker.
-    const decoder = await this.pool.get('vaeDecoder');
+    // Fast decode: the folder's TAESD decoder (the preview decoder) makes the final image too, a fraction of the full
+    // VAE's cost on a CPU; it takes the latents divided by its own scaling factor (1.0 for TAESD).
+    const fast = this.options.fastDecode === true && this.pool.has('previewDecoder');
+    const decoderPart = fast ? 'previewDecoder' : 'vaeDecoder';
+    const decoder = await this.pool.get(decoderPart);
+    const divisor = fast ? this.folder.previewScalingFactor : scaling;
     const images: GeneratedImage[] = [];
     for (let i = 0; i < count; i++) {
-      const one = latents.subarray(i * perImage, (i + 1) * perImage).map((v) => v / scaling);
-      const rgb = await decodeLatents(decoder, one, [1, channels, lh, lw], this.tiling?.decode);
+      const one = latents.subarray(i * perImage, (i + 1) * perImage).map((v) => v / divisor);
+      const rgb = await decodeLatents(decoder, one, [1, channels, lh, lw], fast ? undefined : this.tiling?.decode);
       // Inpainting: the original comes back over the result outside the mask (and the crop is pasted back).
       images.push({ ...(masked ? await applyOverlay(rgb, masked.overlay) : rgb), seed: request.seed + i });
       checkAborted();
     }
-    if (lowMemory) await this.pool.release('vaeDecoder');
+    if (lowMemory) await this.pool.release(decoderPart);
     if (this.clipPrep && this.pool.has('safetyChecker')) {
       const checker = await this.pool.get('safetyChecker');
       for (const image of images) image.nsfw = await isFlagged(checker, image, this.clipPrep);

@@ -16,6 +16,8 @@ export interface PipelineOptions {
    * sample_size (512 px for SD 1.x), 'off' never tiles, a number is the tile side in pixels (a multiple of 64).
    */
   vaeTiling?: VaeTiling;
+  /** Decode final images with the folder's TAESD decoder (vae_decoder_tiny) when it has one: fast, slightly less exact. */
+  fastDecode?: boolean;
   intraOpThreads?: number;
   interOpThreads?: number;
   /** Keep ONNX Runtime's optimized graphs beside the model and load them next time (see onnx/optimizedCache.ts). */

@@ -55,6 +55,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       attentionSlicing: config.attentionSlicing,
       lowMemory: config.lowMemory,
       vaeTiling: config.vaeTiling,
+      fastDecode: config.fastDecode,
       intraOpThreads: config.intraOpThreads,
       graphCache: config.graphCache,
     },
