@@ -17,7 +17,7 @@ import { createClient } from '../discord/client.ts';
 import { Delivery } from '../discord/delivery.ts';
 import { Router } from '../discord/router.ts';
 import { registerCommands } from '../discord/register.ts';
-import { modelDefaults } from '../discord/requests.ts';
+import { modelDefaults } from '../pipeline/request.ts';
 import { commands, componentHandlers, messageHandlers, startHooks } from '../commands/index.ts';
 import { startScaleOut, type ScaleOut } from '../scale/index.ts';
 import { createMetrics, serveMetrics } from '../metrics.ts';

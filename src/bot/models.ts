@@ -5,7 +5,8 @@ import type { ModelCatalog } from '../models/catalog.ts';
 import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
 import type { SamplerName } from '../pipeline/schedulers/types.ts';
 import type { ModelSettingsStore } from '../moderation/modelSettings.ts';
-import { modelDefaults, RequestError, type ModelDefaults } from '../discord/requests.ts';
+import { modelDefaults, type ModelDefaults } from '../pipeline/request.ts';
+import { RequestError } from '../discord/requestError.ts';
 
 export interface ModelChoice {
   name: string;

@@ -17,7 +17,7 @@ import type { JobService } from '../jobs/service.ts';
 import type { ModerationService } from '../moderation/index.ts';
 import type { GenerationStore, Database } from '../storage/index.ts';
 import type { Delivery } from '../discord/delivery.ts';
-import type { ModelDefaults } from '../discord/requests.ts';
+import type { ModelDefaults } from '../pipeline/request.ts';
 import type { BotModels } from './models.ts';
 
 export interface BotContext {

@@ -2,7 +2,7 @@
 import { ApplicationCommandOptionType, ApplicationCommandType, InteractionContextType, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
 import { DEFAULT_STRENGTH, rangeOf, SAMPLER_NAMES, type RequestField, type SamplerName } from '../pipeline/request.ts';
-import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
+import { buildParams, channelIsAgeRestricted, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
 import { addInitImage } from '../discord/initImages.ts';
 import { addMask } from '../discord/maskImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
@@ -104,9 +104,3 @@ export const imagine: SlashCommand = {
     await interaction.respond(modelAutocomplete(ctx.models, interaction.guildId, String(focused.value)));
   },
 };
-
-/** NSFW (age-restricted) channels; DMs count as not. */
-export function channelIsAgeRestricted(interaction: { channel: unknown }): boolean {
-  const channel = interaction.channel as { nsfw?: boolean } | null;
-  return Boolean(channel && 'nsfw' in channel && channel.nsfw);
-}

@@ -12,7 +12,7 @@ import { rangeOf } from '../pipeline/request.ts';
 import { quotePrompt, NO_PINGS } from '../discord/render.ts';
 import { autoModStatus, refreshAutoModRules, type AutoModStatus } from '../discord/autoModSync.ts';
 import { discordCode, isMissingPermission } from '../discord/jobMessage.ts';
-import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, parseMessageRef, replyPrivately, type PrivateBody } from './modShared.ts';
+import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, parseMessageRef, replyPrivately, type PrivateBody } from '../discord/modShared.ts';
 import { modelChoiceLabel } from '../bot/models.ts';
 import { deleteGeneratedImage, NO_RECORD, recordsInGuild, whoMadeBody } from './whoMade.ts';
 

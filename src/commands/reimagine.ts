@@ -6,11 +6,10 @@ import { ActionRowBuilder, ApplicationCommandType, InteractionContextType, Modal
 import type { BotContext, ComponentHandler, MessageMenuCommand } from '../bot/types.ts';
 import { modalId, parseModalId } from '../discord/customIds.ts';
 import { fromDiscordJs, fromRawMessage, messageImageUrl, type RawApiMessage } from '../discord/messageImage.ts';
-import { buildParams, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
+import { buildParams, channelIsAgeRestricted, checkRequest, effectiveLimits, RequestError, uploadLimitOf, MAX_PROMPT_LENGTH } from '../discord/requests.ts';
 import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 import { discordCode } from '../discord/jobMessage.ts';
-import { channelIsAgeRestricted } from './imagine.ts';
 import { DEFAULT_STRENGTH, rangeOf } from '../pipeline/request.ts';
 
 export const REIMAGINE_COMMAND = 'Reimagine';

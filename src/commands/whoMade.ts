@@ -7,14 +7,9 @@ import type { BotContext, ComponentHandler, MessageMenuCommand } from '../bot/ty
 import type { GenerationRecord } from '../storage/index.ts';
 import { discordCode, isMissingPermission } from '../discord/jobMessage.ts';
 import { quotePrompt } from '../discord/render.ts';
-import { clip, discordTime, hasManageMessages, NEEDS_MANAGE_MESSAGES, replyPrivately, resolvedEntry, type PrivateBody } from './modShared.ts';
+import { deleteImageId, WHO_MADE_PREFIX } from '../discord/customIds.ts';
+import { clip, discordTime, hasManageMessages, NEEDS_MANAGE_MESSAGES, replyPrivately, resolvedEntry, type PrivateBody } from '../discord/modShared.ts';
 
-const PREFIX = 'whomade';
-
-/** custom_id of the button that deletes a recorded image post: `whomade:delete:<messageId>`. */
-export function deleteImageId(messageId: string): string {
-  return `${PREFIX}:delete:${messageId}`;
-}
 
 /** The records of a message, only when it was posted in this server. */
 export function recordsInGuild(ctx: Pick<BotContext, 'generations'>, guildId: string, messageId: string): GenerationRecord[] {
@@ -89,7 +84,7 @@ export const whoMade: MessageMenuCommand = {
 
 /** The "Delete image" button on whomade answers and on flagged-image log entries. */
 export const whoMadeButtons: ComponentHandler = {
-  prefix: PREFIX,
+  prefix: WHO_MADE_PREFIX,
   async button(interaction: ButtonInteraction, ctx: BotContext): Promise<void> {
     const match = /^whomade:delete:(\d{15,21})$/.exec(interaction.customId);
     if (!match || !interaction.guildId) return replyPrivately(interaction, 'This button is not recognised.');

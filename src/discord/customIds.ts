@@ -16,6 +16,14 @@ export function jobButtonId(action: JobButtonAction, jobId: string, index?: numb
   return index === undefined ? `${PREFIX}:${action}:${jobId}` : `${PREFIX}:${action}:${jobId}:${index}`;
 }
 
+/** Prefix of the who-made / delete-image buttons (handled by src/commands/whoMade.ts). */
+export const WHO_MADE_PREFIX = 'whomade';
+
+/** custom_id of the button that deletes a recorded image post: `whomade:delete:<messageId>`. */
+export function deleteImageId(messageId: string): string {
+  return `${WHO_MADE_PREFIX}:delete:${messageId}`;
+}
+
 export function parseJobButtonId(customId: string): JobButtonId | undefined {
   const parts = customId.split(':');
   if (parts[0] !== PREFIX || parts.length < 3 || parts.length > 4) return undefined;

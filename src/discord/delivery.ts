@@ -12,7 +12,7 @@ import { fitUpload, FitUploadError } from '../pipeline/fitUpload.ts';
 import { JobMessage, isMissingPermission, type Upload } from './jobMessage.ts';
 import { ProgressReporter } from './progressReporter.ts';
 import { cancelledBody, failedBody, NO_PINGS, progressBody, queuedBody, quotePrompt, resultBody, type MessageBody, type ResultFileView } from './render.ts';
-import type { Requester } from './requests.ts';
+import type { Requester } from './requester.ts';
 
 export interface DeliveryOptions {
   rest: REST;

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../storage/index.ts';
 import type { RgbImage } from '../pipeline/types.ts';
 import type { BotContext } from '../bot/types.ts';
 import type { JobParams } from '../jobs/types.ts';
-import { RequestError } from './requests.ts';
+import { RequestError } from './requestError.ts';
 
 /** Header-claimed pixels above this are refused before decoding (a 10 MB PNG can claim gigapixels). */
 const MAX_INPUT_PIXELS = 50_000_000;

@@ -4,9 +4,8 @@ import { ActionRowBuilder, ModalBuilder, TextInputBuilder, TextInputStyle, Permi
 import type { BotContext, ComponentHandler } from '../bot/types.ts';
 import type { JobRow } from '../jobs/service.ts';
 import { modalId, parseJobButtonId, parseModalId } from './customIds.ts';
-import { buildParams, checkRequest, effectiveLimits, RequestError, randomSeed, uploadLimitOf, MAX_PROMPT_LENGTH } from './requests.ts';
+import { buildParams, channelIsAgeRestricted, checkRequest, effectiveLimits, RequestError, randomSeed, uploadLimitOf, MAX_PROMPT_LENGTH } from './requests.ts';
 import { replyEphemeral, startInteractionJob } from './startJob.ts';
-import { channelIsAgeRestricted } from '../commands/imagine.ts';
 
 /** Strength of the Vary button: a close variation keeps most of the image. */
 export const VARY_STRENGTH = 0.45;

@@ -6,12 +6,12 @@ import { ButtonStyle, ComponentType, RESTJSONErrorCodes, Routes, type APIActionR
 import type { BotContext, ComponentHandler } from '../bot/types.ts';
 import type { JobRow } from '../jobs/service.ts';
 import type { Verdict } from '../moderation/index.ts';
-import { deleteImageId } from '../commands/whoMade.ts';
-import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, replyPrivately, resolvedEntry } from '../commands/modShared.ts';
+import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, replyPrivately, resolvedEntry } from './modShared.ts';
 import { discordCode, isMissingPermission } from './jobMessage.ts';
+import { deleteImageId } from './customIds.ts';
 import type { ModerationReporter } from './delivery.ts';
 import { NO_PINGS, quotePrompt, type MessageBody } from './render.ts';
-import type { Requester } from './requests.ts';
+import type { Requester } from './requester.ts';
 
 const PREFIX = 'modlog';
 

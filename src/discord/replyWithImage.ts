@@ -10,13 +10,12 @@
 // A picture attached to the reply itself is taken as an inpainting mask for the replied-to image (src/discord/maskImages.ts).
 import { Routes, type Message } from 'discord.js';
 import type { BotContext, MessageHandler } from '../bot/types.ts';
-import { channelIsAgeRestricted } from '../commands/imagine.ts';
 import { addInitImage, firstImageAttachment } from './initImages.ts';
 import { addMask } from './maskImages.ts';
 import { isMissingPermission } from './jobMessage.ts';
 import { fromDiscordJs, messageImageUrl } from './messageImage.ts';
 import { forDiscordJs, notice, queuedBody } from './render.ts';
-import { buildParams, checkRequest, effectiveLimits, RequestError, submit, uploadLimitOf } from './requests.ts';
+import { buildParams, channelIsAgeRestricted, checkRequest, effectiveLimits, RequestError, submit, uploadLimitOf } from './requests.ts';
 
 /** The prompt: the message text without the bot's mention(s). Other mentions stay (they never ping: parse []). */
 export function promptFromMention(content: string, botId: string): string {

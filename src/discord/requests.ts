@@ -3,29 +3,19 @@
 // clear refusal when the queue says no. Every path that starts a job goes through here.
 import { QueueRefusal } from '../queue/index.ts';
 import type { Config } from '../config.ts';
-import { DEFAULT_STRENGTH, describeProblem, FALLBACK_DEFAULTS, MAX_PROMPT_LENGTH, MAX_SEED, parseRequestFields, randomSeed, type SamplerName } from '../pipeline/request.ts';
-import type { ImagineDefaults } from '../pipeline/modelFolder.ts';
+import { DEFAULT_STRENGTH, describeProblem, MAX_PROMPT_LENGTH, MAX_SEED, parseRequestFields, randomSeed, type SamplerName } from '../pipeline/request.ts';
 import type { JobParams } from '../jobs/types.ts';
 import type { JobRow, SubmitInput } from '../jobs/service.ts';
 import type { BotContext } from '../bot/types.ts';
+import type { ModelDefaults } from '../pipeline/request.ts';
+import { RequestError } from './requestError.ts';
+import type { Requester } from './requester.ts';
 
-export interface ModelDefaults {
-  sampler: SamplerName;
-  steps: number;
-  guidance: number;
-  width: number;
-  height: number;
-}
-
-export function modelDefaults(stored: ImagineDefaults, folderSampler: SamplerName): ModelDefaults {
-  return {
-    sampler: stored.sampler ?? folderSampler,
-    steps: stored.steps ?? FALLBACK_DEFAULTS.steps,
-    guidance: stored.guidance ?? FALLBACK_DEFAULTS.guidance,
-    width: stored.width ?? FALLBACK_DEFAULTS.width,
-    height: stored.height ?? FALLBACK_DEFAULTS.height,
-  };
-}
+// Re-exported so callers keep one import for "making a request"; they live in leaf modules so that bot/types.ts and
+// delivery.ts need not import this file (which imports bot/types.ts).
+export { modelDefaults, type ModelDefaults } from '../pipeline/request.ts';
+export { RequestError } from './requestError.ts';
+export { channelIsAgeRestricted, type Requester } from './requester.ts';
 
 /** What a user may leave out; undefined = the model's default. */
 export interface RequestOptions {
@@ -43,9 +33,6 @@ export interface RequestOptions {
 
 export { MAX_PROMPT_LENGTH, MAX_SEED, randomSeed };
 
-export class RequestError extends Error {
-  override name = 'RequestError';
-}
 
 
 export interface Limits {
@@ -116,12 +103,6 @@ export function buildParams(options: RequestOptions, defaults: ModelDefaults, li
   };
 }
 
-export interface Requester {
-  userId: string;
-  guildId: string | null;
-  channelId: string;
-  channelAgeRestricted: boolean;
-}
 
 export type GateResult = { ok: true } | { ok: false; message: string; reason: 'blocked-user' | 'prompt' | 'rate-limit' };
 

@@ -5,7 +5,7 @@
 // own in error messages gets a label in FIELD_LABELS.
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { SAMPLER_NAMES } from './schedulers/types.ts';
+import { SAMPLER_NAMES, type SamplerName } from './schedulers/types.ts';
 import type { GenerateRequest } from './types.ts';
 
 export { SAMPLER_NAMES, type SamplerName } from './schedulers/types.ts';
@@ -118,6 +118,26 @@ export const FALLBACK_DEFAULTS = {
   count: REQUEST_RULES.count.default as number,
   strength: DEFAULT_STRENGTH,
 } as const;
+
+/** The values a request falls back to for one model: its imagine.json, else the folder's scheduler, else the schema. */
+export interface ModelDefaults {
+  sampler: SamplerName;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+}
+
+/** `stored` is the model's imagine.json (every key optional), `folderSampler` the sampler its scheduler config names. */
+export function modelDefaults(stored: Partial<ModelDefaults>, folderSampler: SamplerName): ModelDefaults {
+  return {
+    sampler: stored.sampler ?? folderSampler,
+    steps: stored.steps ?? FALLBACK_DEFAULTS.steps,
+    guidance: stored.guidance ?? FALLBACK_DEFAULTS.guidance,
+    width: stored.width ?? FALLBACK_DEFAULTS.width,
+    height: stored.height ?? FALLBACK_DEFAULTS.height,
+  };
+}
 
 const shown = (value: unknown) => (typeof value === 'string' ? `"${value.slice(0, 40)}"` : String(value));
 
