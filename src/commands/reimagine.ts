@@ -11,6 +11,7 @@ import { addInitImage } from '../discord/initImages.ts';
 import { replyEphemeral, startInteractionJob } from '../discord/startJob.ts';
 import { discordCode } from '../discord/jobMessage.ts';
 import { DEFAULT_STRENGTH, rangeOf } from '../pipeline/request.ts';
+import { messageWithImages, parseReply } from '../discord/restReplies.ts';
 
 export const REIMAGINE_COMMAND = 'Reimagine';
 
@@ -80,7 +81,7 @@ export const reimagine: MessageMenuCommand = {
 /** Fetches the target message again (by the channel the modal was submitted in and the id in its custom_id). */
 async function fetchTarget(ctx: BotContext, channelId: string, messageId: string): Promise<RawApiMessage | undefined> {
   try {
-    return (await ctx.client.rest.get(Routes.channelMessage(channelId, messageId))) as RawApiMessage;
+    return parseReply(messageWithImages, await ctx.client.rest.get(Routes.channelMessage(channelId, messageId)), 'reading the message to reimagine');
   } catch (err) {
     if (discordCode(err) !== undefined) return undefined; // deleted, or no longer visible to the bot
     throw err;

@@ -6,6 +6,7 @@ import { Events, Routes } from 'discord.js';
 import type { BotContext } from '../bot/types.ts';
 import type { AutoModRuleInput, AutoModSkip, ModerationService } from '../moderation/index.ts';
 import { isMissingPermission } from './jobMessage.ts';
+import { autoModRulesReply, parseReply } from './restReplies.ts';
 
 export interface AutoModStatus {
   /** When the rules were last fetched successfully; null when never. */
@@ -37,7 +38,7 @@ export async function refreshAutoModRules(ctx: Pick<BotContext, 'client' | 'mode
   const map = statusMap(ctx.moderation);
   const previous = map.get(guildId);
   try {
-    const rules = (await ctx.client.rest.get(Routes.guildAutoModerationRules(guildId))) as AutoModRuleInput[];
+    const rules: AutoModRuleInput[] = parseReply(autoModRulesReply, await ctx.client.rest.get(Routes.guildAutoModerationRules(guildId)), "reading the server's AutoMod rules");
     const terms = ctx.moderation.setAutoModRules(guildId, rules);
     const status: AutoModStatus = { fetchedAt: Date.now(), rules: rules.length, blockTerms: terms.block.length, allowTerms: terms.allow.length, skipped: terms.skipped, error: null };
     map.set(guildId, status);

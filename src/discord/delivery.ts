@@ -13,6 +13,8 @@ import { JobMessage, isMissingPermission, type Upload } from './jobMessage.ts';
 import { ProgressReporter } from './progressReporter.ts';
 import { cancelledBody, failedBody, NO_PINGS, progressBody, queuedBody, quotePrompt, resultBody, type MessageBody, type ResultFileView } from './render.ts';
 import type { Requester } from './requester.ts';
+import { z } from 'zod';
+import { createdReply, messageWithFooters, parseReply } from './restReplies.ts';
 
 export interface DeliveryOptions {
   rest: REST;
@@ -217,19 +219,19 @@ export class Delivery {
   private async findPostedResult(job: JobRow): Promise<string | undefined> {
     if (!job.channelId) return undefined;
     const footer = `job ${job.id}`;
-    type Posted = { id: string; embeds?: { footer?: { text?: string } }[] };
+    type Posted = z.output<typeof messageWithFooters>;
     const isResult = (m: Posted) => m.embeds?.some((e) => e.footer?.text === footer) ?? false;
     const { rest, log } = this.options;
     try {
       if (job.messageId) {
-        const own = (await rest.get(Routes.channelMessage(job.channelId, job.messageId))) as Posted;
+        const own = parseReply(messageWithFooters, await rest.get(Routes.channelMessage(job.channelId, job.messageId)), 'reading the job message');
         if (isResult(own)) return own.id;
       }
     } catch {
       // deleted, or not readable: look at the channel
     }
     try {
-      const latest = (await rest.get(Routes.channelMessages(job.channelId), { query: new URLSearchParams({ limit: '50' }) })) as Posted[];
+      const latest = parseReply(z.array(messageWithFooters), await rest.get(Routes.channelMessages(job.channelId), { query: new URLSearchParams({ limit: '50' }) }), 'reading the channel');
       return latest.find(isResult)?.id;
     } catch (err) {
       log.debug({ jobId: job.id, err: String(err) }, 'could not check the channel for an earlier result');
@@ -315,7 +317,7 @@ export class Delivery {
   private async tellByDm(job: JobRow): Promise<void> {
     const { rest, log } = this.options;
     try {
-      const dm = (await rest.post(Routes.userChannels(), { body: { recipient_id: job.userId } })) as { id: string };
+      const dm = parseReply(createdReply, await rest.post(Routes.userChannels(), { body: { recipient_id: job.userId } }), 'opening a DM');
       const where = job.channelId ? `<#${job.channelId}>` : 'that channel';
       await rest.post(Routes.channelMessages(dm.id), {
         body: { content: `Your image (${quotePrompt(job.params.prompt, 200)}) is ready, but I could not post it in ${where}: I am missing permissions there (View Channel, Send Messages, Attach Files, Embed Links). Ask a moderator to fix them, then try again.`, allowed_mentions: NO_PINGS },

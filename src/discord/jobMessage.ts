@@ -6,6 +6,7 @@ import { DiscordAPIError, RESTJSONErrorCodes, Routes, type REST } from 'discord.
 import type { RawFile } from '@discordjs/rest';
 import type { JobRow } from '../jobs/service.ts';
 import type { MessageBody } from './render.ts';
+import { createdReply, editedReply, parseReply } from './restReplies.ts';
 
 /** Stop using a token a little before Discord does, so a slow upload does not straddle the expiry. */
 const TOKEN_MARGIN_MS = 30_000;
@@ -62,11 +63,11 @@ export class JobMessage {
   async update(body: MessageBody, files: readonly Upload[] = [], options: { final: boolean; pingUserOnFallback?: boolean }): Promise<SendOutcome | undefined> {
     if (this.tokenUsable) {
       try {
-        const res = (await this.rest.patch(Routes.webhookMessage(this.job.applicationId!, this.job.interactionToken!, '@original'), {
-          body,
-          files: rawFiles(files),
-          auth: false,
-        })) as { id?: string };
+        const res = parseReply(
+          editedReply,
+          await this.rest.patch(Routes.webhookMessage(this.job.applicationId!, this.job.interactionToken!, '@original'), { body, files: rawFiles(files), auth: false }),
+          'an interaction message edit',
+        );
         return { messageId: res.id, via: 'interaction' };
       } catch (err) {
         const code = discordCode(err);
@@ -86,7 +87,7 @@ export class JobMessage {
     // Channel path: edit the bot's own channel message (jobs from plain messages, or after a fallback post).
     if (this.ownsChannelMessage && this.job.messageId) {
       try {
-        const res = (await this.rest.patch(Routes.channelMessage(this.job.channelId!, this.job.messageId), { body, files: rawFiles(files) })) as { id?: string };
+        const res = parseReply(editedReply, await this.rest.patch(Routes.channelMessage(this.job.channelId!, this.job.messageId), { body, files: rawFiles(files) }), 'a message edit');
         return { messageId: res.id ?? this.job.messageId, via: 'channel-edit' };
       } catch (err) {
         const code = discordCode(err);
@@ -110,7 +111,7 @@ export class JobMessage {
       allowed_mentions: { parse: [] as never[], users: pingUser ? [this.job.userId] : [], replied_user: false },
       ...(replyTo ? { message_reference: { message_id: replyTo, fail_if_not_exists: false } } : {}),
     };
-    const res = (await this.rest.post(Routes.channelMessages(this.job.channelId), { body: message, files: rawFiles(files) })) as { id: string };
+    const res = parseReply(createdReply, await this.rest.post(Routes.channelMessages(this.job.channelId), { body: message, files: rawFiles(files) }), 'a new message');
     this.job.messageId = res.id;
     this.job.interactionToken = null;
     this.ownsChannelMessage = true;

@@ -16,6 +16,7 @@ import { isMissingPermission } from './jobMessage.ts';
 import { fromDiscordJs, messageImageUrl } from './messageImage.ts';
 import { forDiscordJs, notice, queuedBody } from './render.ts';
 import { buildParams, channelIsAgeRestricted, checkRequest, effectiveLimits, RequestError, submit, uploadLimitOf } from './requests.ts';
+import { createdReply, parseReply } from './restReplies.ts';
 
 /** The prompt: the message text without the bot's mention(s). Other mentions stay (they never ping: parse []). */
 export function promptFromMention(content: string, botId: string): string {
@@ -106,9 +107,13 @@ export const replyWithImage: MessageHandler = async (message, ctx) => {
   ctx.log.info({ jobId, userId: message.author.id, guildId: message.guildId, kind: params.kind, action: params.action }, 'job queued');
   try {
     const body = queuedBody(jobId, params, outcome.position, init.note);
-    const posted = (await ctx.client.rest.post(Routes.channelMessages(message.channelId), {
-      body: { ...body, allowed_mentions: { parse: [], replied_user: false }, message_reference: { message_id: source.id, fail_if_not_exists: false } },
-    })) as { id: string };
+    const posted = parseReply(
+      createdReply,
+      await ctx.client.rest.post(Routes.channelMessages(message.channelId), {
+        body: { ...body, allowed_mentions: { parse: [], replied_user: false }, message_reference: { message_id: source.id, fail_if_not_exists: false } },
+      }),
+      'the queued message',
+    );
     ctx.jobs.setMessageId(jobId, posted.id);
     hold.ready(posted.id);
   } catch (err) {
