@@ -7,6 +7,8 @@
 //   attention   bench/attention.ts (attention modes on a UNet-like graph)
 //   moderation  bench/moderation.ts (prompt matcher speed)
 //   scale       bench/scale.ts: jobs per minute through Redis/BullMQ with one worker and with two (needs redis-server)
+//   load        session creation of a full-size SD 1.5 UNet (random weights, 3.4 GB, built once under bench/.models/):
+//               without the optimized-graph cache, the first load that writes it, and a load from it
 // Every pipeline case runs in a fresh process, so peak RSS is per case. Numbers are compared as ratios within one
 // run only: the machine (and whatever else runs on it) changes between runs. Results: bench/results/latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,9 +23,13 @@ import { toArgv, type PipelineCaseArgs, type PipelineCaseResult } from './pipeli
 import { compareAttention, compareEventLoop, eventLoopTable, pipelineRow, pipelineTable, type AttentionComparison, type PipelineRow } from './summary.ts';
 import { syntheticModelFolder } from './syntheticModel.ts';
 import { SD15_FIRST_LEVEL, syntheticUnetParams } from './syntheticUnet.ts';
+import { BENCH_MODELS_ROOT } from './syntheticModel.ts';
+import { fullUnetModel, scaledSpec, SD15_UNET } from './fullUnet.ts';
+import type { LoadCaseResult } from './loadCase.ts';
+import { optimizedCachePaths, removeOptimizedCache } from '../src/pipeline/onnx/optimizedCache.ts';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'vae', 'moderation', 'scale'] as const;
+const PARTS = ['tiny', 'synthetic', 'eventloop', 'attention', 'vae', 'moderation', 'scale', 'load'] as const;
 type Part = (typeof PARTS)[number];
 const TINY_MODELS = ['tiny-sd15', 'tiny-sd15-fp16', 'tiny-sd2-v', 'tiny-lcm'] as const;
 
@@ -38,7 +44,7 @@ const { values: opts, positionals } = parseArgs({
 });
 
 if (opts.help) {
-  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|vae|moderation|scale ...] [--quick] [--threads N] [--out file]');
+  console.log('npm run bench -- [tiny|synthetic|eventloop|pipeline|attention|vae|moderation|scale|load ...] [--quick] [--threads N] [--out file]');
   process.exit(0);
 }
 
@@ -188,6 +194,36 @@ async function main(): Promise<void> {
       report.scale = { args, output: out.stdout };
       summary.push('Scale-out through Redis/BullMQ (bench/scale.ts)', out.stdout.trim().split('\n').slice(-4).join('\n'));
     }
+  }
+
+  if (parts.has('load')) {
+    // --quick: the same architecture at an eighth of the width (a few MB), to smoke-test the part.
+    const spec = quick ? scaledSpec(8) : SD15_UNET;
+    const t = performance.now();
+    const unet = fullUnetModel(BENCH_MODELS_ROOT, spec);
+    const buildS = (performance.now() - t) / 1000;
+    const sizeGb = unet.bytes / 2 ** 30;
+    console.log(`\n[load] ${quick ? 'SD 1.5 UNet architecture at 1/8 width' : 'full-size SD 1.5 UNet'}: ${(unet.params / 1e6).toFixed(1)}M weights, ${sizeGb.toFixed(2)} GB fp32 (${unet.built ? `built in ${buildS.toFixed(0)} s` : 'reused'}); each load in a fresh process`);
+    await removeOptimizedCache(optimizedCachePaths(unet.path, 'cpu'));
+    const cases: { label: string; cache: string; result: LoadCaseResult }[] = [];
+    for (const [label, cache] of [['no cache', 'off'], ['first load, writing the cache', 'on'], ['from the cache', 'on']] as const) {
+      process.stdout.write(`  ${label} ... `);
+      const out = await runScript(here('./loadCase.ts'), ['--model', unet.path, '--cache', cache, '--threads', String(threads)]);
+      if (!out.result) fail(`load (${label})`, out);
+      const result = out.result as LoadCaseResult;
+      console.log(`${(result.ms / 1000).toFixed(1)} s, peak RSS ${result.peakRssMb.toFixed(0)} MB`);
+      cases.push({ label, cache, result });
+    }
+    await removeOptimizedCache(optimizedCachePaths(unet.path, 'cpu'));
+    const [plain, writing, cached] = cases.map((c) => c.result);
+    const ratio = plain!.ms / cached!.ms;
+    const text = [
+      `session creation, ${(unet.params / 1e6).toFixed(0)}M-weight UNet (${sizeGb.toFixed(2)} GB), CPU, ${threads} threads:`,
+      ...cases.map((c) => `  ${c.label.padEnd(32)} ${(c.result.ms / 1000).toFixed(1).padStart(7)} s   peak RSS ${c.result.peakRssMb.toFixed(0).padStart(6)} MB`),
+      `  without cache / with cache: ${ratio.toFixed(2)}x  (the load that writes the cache: ${(writing!.ms / plain!.ms).toFixed(2)}x the plain load, once)`,
+    ].join('\n');
+    summary.push('Model load time with and without the optimized-graph cache (ORT_GRAPH_CACHE)', text);
+    report.load = { spec, params: unet.params, bytes: unet.bytes, cases, ratio };
   }
 
   report.durationS = (Date.now() - started.getTime()) / 1000;
