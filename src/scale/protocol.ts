@@ -136,6 +136,7 @@ export const jobParamsSchema = z.looseObject({
   steps: f.steps.unwrap(),
   guidance: f.guidance.unwrap(),
   sampler: f.sampler,
+  model: z.string().min(1).optional(),
   width: f.width.unwrap(),
   height: f.height.unwrap(),
   count: f.count.unwrap(),
@@ -194,9 +195,10 @@ export const workerAdvertSchema = z.looseObject({
   id: z.string().min(1),
   host: z.string(),
   pid: count,
-  models: z.array(z.looseObject({ name: z.string().min(1), info: pipelineInfoSchema, defaults: imagineDefaultsSchema })),
+  models: z.array(z.looseObject({ name: z.string().min(1), info: pipelineInfoSchema, defaults: imagineDefaultsSchema, family: z.string().optional(), loaded: z.boolean().optional() })),
   concurrency: z.int().positive(),
   running: z.array(z.string()),
+  runningModels: z.array(z.string()).optional(),
   startedAt: z.number(),
 }) satisfies z.ZodType<WorkerAdvert>;
 

@@ -32,11 +32,19 @@ export async function readWorkers(redis: Redis): Promise<WorkerAdvert[]> {
   return adverts.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Job slots per model over the live workers. */
+/**
+ * Job slots per model over the live workers. A worker serving several models runs one job at a time across them, so
+ * its slots count for a model only while it is not busy with another model's job (jobs of the model itself are
+ * counted by the caller, from the model's queue).
+ */
 export function capacityByModel(adverts: readonly WorkerAdvert[]): Map<string, number> {
   const capacity = new Map<string, number>();
   for (const advert of adverts) {
-    for (const model of advert.models) capacity.set(model.name, (capacity.get(model.name) ?? 0) + advert.concurrency);
+    const runningModels = advert.runningModels ?? [];
+    for (const model of advert.models) {
+      const busyElsewhere = runningModels.filter((name) => name !== model.name).length;
+      capacity.set(model.name, (capacity.get(model.name) ?? 0) + Math.max(0, advert.concurrency - busyElsewhere));
+    }
   }
   return capacity;
 }

@@ -8,7 +8,11 @@ import type { PipelineOptions } from '../pipeline/types.ts';
 
 export interface WorkerConfig {
   redisUrl: string;
+  /** The default model (always served). */
   modelDir: string;
+  /** Every valid model folder under it is served too. */
+  modelsDir: string;
+  modelMemoryBudget: number;
   pipeline: PipelineOptions;
   idleReleaseMs: number;
   upscaleModel: string | undefined;
@@ -49,6 +53,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   return {
     redisUrl: config.redisUrl!,
     modelDir: config.modelDir,
+    modelsDir: config.modelsDir,
+    modelMemoryBudget: config.modelMemoryBudget,
     pipeline: {
       modelDir: config.modelDir,
       provider: config.provider,

@@ -10,14 +10,15 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type { Logger } from '../log.ts';
-import { WorkerEngine, type GenerationEngine } from '../jobs/engine.ts';
+import { WorkerEngine } from '../jobs/engine.ts';
+import { ModelPool } from '../jobs/modelPool.ts';
+import { loadModelCatalog, type CatalogModel } from '../models/catalog.ts';
 import { renderJob } from '../jobs/render.ts';
 import { GenerationCancelledError, InvalidRequestError } from '../pipeline/pipeline.ts';
-import { loadModelFolder } from '../pipeline/modelFolder.ts';
 import { BlobStore } from '../scale/blobs.ts';
 import { closeRedis, connectRedis } from '../scale/connection.ts';
 import { CANCEL_CHANNEL, PREFIX, cancelKey, queueNameFor } from '../scale/keys.ts';
-import { encodeFailure, encodeProgress, parsePayload, remoteJobDataSchema, type RemoteJobData, type RemoteResult, type WorkerAdvert } from '../scale/protocol.ts';
+import { encodeFailure, encodeProgress, parsePayload, remoteJobDataSchema, type AdvertisedModel, type RemoteJobData, type RemoteResult, type WorkerAdvert } from '../scale/protocol.ts';
 import { WorkerHeartbeat } from '../scale/registry.ts';
 import type { WorkerConfig } from './config.ts';
 import { isWarning } from '../pipeline/logLevel.ts';
@@ -33,32 +34,48 @@ export interface RunningWorker {
 }
 
 export async function startWorker(config: WorkerConfig, log: Logger): Promise<RunningWorker> {
-  const folder = await loadModelFolder(config.modelDir);
-  const engine: GenerationEngine = await WorkerEngine.start(config.pipeline, {
-    idleReleaseMs: config.idleReleaseMs,
-    log: (message) => (isWarning(message) ? log.warn({ inference: true }, message) : log.info({ inference: true }, message)),
+  const catalog = await loadModelCatalog({ modelDir: config.modelDir, modelsDir: config.modelsDir, log: (message) => log.warn({ models: true }, message) });
+  const inferenceLog = (model: string) => (message: string) =>
+    isWarning(message) ? log.warn({ inference: true, model }, message) : log.info({ inference: true, model }, message);
+  // Every model this worker has, loaded on demand within MODEL_MEMORY_BUDGET (least recently used released first);
+  // the default loads now, so a broken export fails at start.
+  const engine = new ModelPool({
+    catalog,
+    budgetBytes: config.modelMemoryBudget,
+    log: (message) => log.info({ models: true }, message),
+    startEngine: (m) => WorkerEngine.start({ ...config.pipeline, modelDir: m.dir }, { idleReleaseMs: config.idleReleaseMs, log: inferenceLog(m.name) }),
   });
+  await engine.preload();
   const info = engine.info!;
-  const model = info.modelName;
+  const model = catalog.defaultModel;
   const redis = connectRedis(config.redisUrl, `imagine-worker ${config.name}`);
   const subscriber = connectRedis(config.redisUrl, `imagine-worker ${config.name} cancel`);
-  const consumer = connectRedis(config.redisUrl, `imagine-worker ${config.name} jobs`);
   const blobs = new BlobStore(redis);
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, { controller: AbortController; model: string }>();
   const startedAt = Date.now();
+  /** What the bot needs of a model that is not loaded yet (its info until then: from the folder, not a session). */
+  const describe = (m: CatalogModel): AdvertisedModel => ({
+    name: m.name,
+    family: m.family,
+    defaults: m.defaults,
+    loaded: engine.isLoaded(m.name),
+    info: engine.infoOf(m.name) ?? { ...info, modelName: m.name, modelDir: m.dir, defaultSampler: m.folderSampler, attention: 'not loaded yet' },
+  });
   const advert = (): WorkerAdvert => ({
     id: config.name,
     host: hostname(),
     pid: process.pid,
-    models: [{ name: model, info, defaults: folder.defaults }],
+    models: catalog.models.map(describe),
     concurrency: 1,
     running: [...running.keys()],
+    runningModels: [...running.values()].map((r) => r.model),
     startedAt,
   });
+  let exclusive: Promise<void> = Promise.resolve();
   const heartbeat = new WorkerHeartbeat(redis, advert, (err) => log.warn({ err: String(err) }, 'heartbeat failed'));
 
   subscriber.on('message', (_channel: string, jobId: string) => {
-    const controller = running.get(jobId);
+    const controller = running.get(jobId)?.controller;
     if (controller && !controller.signal.aborted) {
       log.info({ jobId }, 'cancel requested');
       controller.abort();
@@ -77,7 +94,12 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     }
     if (await redis.exists(cancelKey(jobId))) throw new UnrecoverableError(encodeFailure(new GenerationCancelledError()));
     const controller = new AbortController();
-    running.set(jobId, controller);
+    // One job at a time across this worker's models (one GPU): a job of another model waits here for its turn.
+    running.set(jobId, { controller, model: data.model });
+    const turn = exclusive;
+    let release!: () => void;
+    exclusive = new Promise<void>((resolve) => (release = resolve));
+    await turn;
     void heartbeat.beat().catch(() => undefined);
     log.info({ jobId, user: data.userId, shard: data.shard, stalls: job.stalledCounter }, 'job started');
     try {
@@ -86,7 +108,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       const upscaleSource = data.inputs.upscaleSource ? await blobs.get(data.inputs.upscaleSource) : undefined;
       if ((data.inputs.init && !init) || (data.inputs.mask && !mask) || (data.inputs.upscaleSource && !upscaleSource)) throw new InvalidRequestError('the input image is no longer available; please try again');
       let lastSent = 0;
-      const { images: rendered, grid, ...outcome } = await renderJob(engine, data.params, { init, mask, upscaleSource }, {
+      const { images: rendered, grid, ...outcome } = await renderJob(engine, { ...data.params, model: data.params.model ?? data.model }, { init, mask, upscaleSource }, {
         signal: controller.signal,
         software: data.software,
         upscaleModel: config.upscaleModel,
@@ -109,24 +131,30 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
       throw new UnrecoverableError(encodeFailure(controller.signal.aborted ? new GenerationCancelledError() : err));
     } finally {
       running.delete(jobId);
+      release();
       void heartbeat.beat().catch(() => undefined);
     }
   };
 
-  const worker = new Worker<RemoteJobData, RemoteResult>(queueNameFor(model), processor, {
-    connection: consumer,
-    prefix: PREFIX,
-    name: config.name,
-    concurrency: 1,
-    lockDuration: config.lockMs,
-    stalledInterval: config.lockMs,
-    maxStalledCount: 1,
+  // One BullMQ consumer per model queue (each on its own connection: BullMQ blocks on it while waiting for jobs).
+  const consumers = catalog.models.map((m) => {
+    const connection = connectRedis(config.redisUrl, `imagine-worker ${config.name} jobs ${m.name}`);
+    const worker = new Worker<RemoteJobData, RemoteResult>(queueNameFor(m.name), processor, {
+      connection,
+      prefix: PREFIX,
+      name: config.name,
+      concurrency: 1,
+      lockDuration: config.lockMs,
+      stalledInterval: config.lockMs,
+      maxStalledCount: 1,
+    });
+    worker.on('error', (err) => log.warn({ err: err.message, model: m.name }, 'worker error'));
+    return { worker, connection };
   });
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
-  await worker.waitUntilReady();
+  await Promise.all(consumers.map((c) => c.worker.waitUntilReady()));
   // Advertise only once consuming: the bot hands out a slot as soon as it sees us.
   await heartbeat.start();
-  log.info({ worker: config.name, model, provider: info.provider, queue: queueNameFor(model) }, 'worker ready');
+  log.info({ worker: config.name, models: catalog.names, default: model, provider: info.provider }, 'worker ready');
 
   let closing: Promise<void> | undefined;
   return {
@@ -137,17 +165,17 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
         await heartbeat.stop();
         let timer: NodeJS.Timeout | undefined;
         const finished = await Promise.race([
-          worker.close().then(() => true),
+          Promise.all(consumers.map((c) => c.worker.close())).then(() => true),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
         ]);
         clearTimeout(timer);
         if (!finished) {
           // Leave the job locked and go: its lock lapses and another worker takes it over.
           log.warn({ jobs: [...running.keys()] }, 'grace period over; the running job goes to another worker');
-          await worker.close(true).catch(() => undefined);
+          await Promise.all(consumers.map((c) => c.worker.close(true).catch(() => undefined)));
         }
         await engine.close();
-        await closeRedis(redis, subscriber, consumer);
+        await closeRedis(redis, subscriber, ...consumers.map((c) => c.connection));
       })()),
   };
 }
