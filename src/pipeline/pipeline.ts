@@ -8,7 +8,7 @@ import { loadTokenizer } from './tokenizer.ts';
 import { createScheduler, defaultSamplerFor, img2imgTimesteps, normalizeSchedulerConfig, stepProgress } from './schedulers/index.ts';
 import type { NoiseSource, SamplerName, Scheduler, SchedulerConfig } from './schedulers/types.ts';
 import { TorchGenerator } from './random.ts';
-import { createSession, releaseSession, type LoadedSession, type SessionSettings } from './session.ts';
+import { createSession, releaseSession, sessionFiles, type LoadedSession, type SessionSettings } from './session.ts';
 import type { TextTokenizer } from './textEncoder.ts';
 import { sdConditioning, sdxlConditioning, type UnetConditioning } from './conditioning.ts';
 import { guidanceEmbedding, Unet } from './unet.ts';
@@ -16,6 +16,7 @@ import { decodeLatents, encodeChw, encodeImage } from './vae.ts';
 import { appendChannels, applyOverlay, maskStrength, inpaintConditioning, LatentBlend, latentMaskFor, maskedImageChw, planInpaint } from './inpaint/index.ts';
 import { latentPreview } from './preview.ts';
 import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyChecker.ts';
+import { prefetch } from './onnx/prefetch.ts';
 import { float32ModelPath } from './onnx/upcast.ts';
 import type { ModelFamily } from './family.ts';
 import { defaultStrength, parseRequestFields } from './request.ts';
@@ -83,12 +84,31 @@ class SessionPool {
     return this.paths[part] !== undefined;
   }
 
+  /** Each part's file to open, resolved once per process (the rewrite and upcast caches make it stable). */
+  private readonly resolved = new Map<Part, Promise<string>>();
+
+  private resolve(part: Part): Promise<string> {
+    const path = this.paths[part];
+    if (!path) return Promise.reject(new Error(`the model has no ${part}`));
+    let resolved = this.resolved.get(part);
+    if (!resolved) {
+      resolved = this.resolvePath(part, path);
+      resolved.catch(() => this.resolved.delete(part));
+      this.resolved.set(part, resolved);
+    }
+    return resolved;
+  }
+
+  /** The files creating this part's session will read (for reading them ahead); [] when not loaded by us. */
+  async sessionFiles(part: Part): Promise<{ path: string; bytes: number }[]> {
+    if (!this.has(part) || this.live.has(part)) return [];
+    return sessionFiles(await this.resolve(part), this.settings);
+  }
+
   async get(part: Part): Promise<LoadedSession> {
     const existing = this.live.get(part);
     if (existing) return existing;
-    const path = this.paths[part];
-    if (!path) throw new Error(`the model has no ${part}`);
-    const loaded = await createSession(await this.resolvePath(part, path), this.settings);
+    const loaded = await createSession(await this.resolve(part), this.settings);
     this.timeRuns(loaded);
     this.live.set(part, loaded);
     return loaded;
@@ -187,6 +207,10 @@ export class StableDiffusionPipeline {
     pipeline = new StableDiffusionPipeline(options, folder, tokenizer, tokenizer2, schedulerConfig, pool, clipPrep, log);
     if (!options.lowMemory) {
       // Load what every generation needs now, so the first job does not pay for it and a broken export fails at start.
+      // Sessions are created one after another (onnxruntime-node creates them synchronously on this thread); the disk
+      // works in parallel: the UNet's and the VAE's files are read ahead while the text encoders' sessions load.
+      const ahead = prefetch((await Promise.all((['unet', 'vaeDecoder'] as const).map((part) => pool.sessionFiles(part)))).flat());
+      if (ahead.bytes > 0) log(`reading ${Math.round(ahead.bytes / 2 ** 20)} MB of model files ahead while the text encoder loads`);
       for (const part of pipeline.textParts) await pool.get(part);
       for (const part of ['unet', 'vaeDecoder'] as const) await pool.get(part);
       const unet = new Unet(await pool.get('unet'));

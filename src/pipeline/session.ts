@@ -2,7 +2,8 @@
 // session's own input metadata (dtypes and ranks are never assumed: exports differ in both).
 import { basename } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { filesOf } from './onnx/prefetch.ts';
 import { newEntry, optimizedCacheKey, optimizedCachePaths, removeOptimizedCache, stampOptimizedCache, validOptimizedCache, writeOptions } from './onnx/optimizedCache.ts';
 import type { ProviderName } from './types.ts';
 import { float32ToFloat16 as toFloat16, float16ToFloat32 as toFloat32 } from './tensor.ts';
@@ -98,6 +99,18 @@ async function createOptimized(path: string, settings: SessionSettings, provider
     settings.log?.(`optimized-graph cache for ${basename(path)} not kept (${firstLine(err)})`);
   }
   return session;
+}
+
+/**
+ * The files createSession(path) will read: the cached optimized graph and its data when the cache is on and valid,
+ * else the model file and the files beside it that may hold its weights (JSON and our caches left out).
+ */
+export async function sessionFiles(path: string, settings: Pick<SessionSettings, 'provider' | 'optimizedCache'>): Promise<{ path: string; bytes: number }[]> {
+  if (settings.optimizedCache) {
+    const entry = await validOptimizedCache(optimizedCachePaths(path, settings.provider), await optimizedCacheKey(path, settings.provider));
+    if (entry) return (await Promise.all([entry.graph, entry.data].map(async (p) => ({ path: p, bytes: (await stat(p)).size })))).filter((f) => f.bytes > 0);
+  }
+  return (await filesOf(path)).filter((f) => !/\.ort-[^/]*$/.test(f.path));
 }
 
 /** A CPU session opened only to read a file's input/output signatures: one thread, no graph optimisation. */

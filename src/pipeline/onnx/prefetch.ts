@@ -42,8 +42,8 @@ export async function filesOf(modelPath: string): Promise<{ path: string; bytes:
 export interface Prefetch {
   /** Bytes being read ahead (0 when skipped). */
   bytes: number;
-  /** Resolves when the reading is over (never rejects). */
-  done: Promise<void>;
+  /** Resolves when the reading is over (never rejects); keeps the process alive until then. */
+  wait(): Promise<void>;
 }
 
 /**
@@ -52,12 +52,18 @@ export interface Prefetch {
  */
 export function prefetch(files: readonly { path: string; bytes: number }[], headroom = 512 * 1024 * 1024): Prefetch {
   const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
-  if (files.length === 0 || bytes + headroom > freemem()) return { bytes: 0, done: Promise.resolve() };
+  if (files.length === 0 || bytes + headroom > freemem()) return { bytes: 0, wait: () => Promise.resolve() };
   const worker = new Worker(READER, { eval: true, workerData: files.map((f) => f.path) });
   worker.unref();
   const done = new Promise<void>((resolve) => {
     worker.once('exit', () => resolve());
     worker.once('error', () => resolve());
   });
-  return { bytes, done };
+  return {
+    bytes,
+    wait: () => {
+      worker.ref();
+      return done;
+    },
+  };
 }
