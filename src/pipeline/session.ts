@@ -108,7 +108,8 @@ async function createOptimized(path: string, settings: SessionSettings, provider
 export async function sessionFiles(path: string, settings: Pick<SessionSettings, 'provider' | 'optimizedCache'>): Promise<{ path: string; bytes: number }[]> {
   if (settings.optimizedCache) {
     const entry = await validOptimizedCache(optimizedCachePaths(path, settings.provider), await optimizedCacheKey(path, settings.provider));
-    if (entry) return (await Promise.all([entry.graph, entry.data].map(async (p) => ({ path: p, bytes: (await stat(p)).size })))).filter((f) => f.bytes > 0);
+    // A small model's entry may have no data file (every initializer stayed inline).
+    if (entry) return (await Promise.all([entry.graph, entry.data].map(async (p) => ({ path: p, bytes: (await stat(p).catch(() => undefined))?.size ?? 0 })))).filter((f) => f.bytes > 0);
   }
   return (await filesOf(path)).filter((f) => !/\.ort-[^/]*$/.test(f.path));
 }
