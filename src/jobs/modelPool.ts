@@ -75,6 +75,11 @@ export class ModelPool extends EventEmitter<ModelPoolEvents> implements Generati
     return this.#slots.get(model)?.engine?.info;
   }
 
+  /** The inference engine of a loaded model (the default one when none is named); undefined while it is not loaded. */
+  loadedEngine(model: string = this.#o.catalog.defaultModel): GenerationEngine | undefined {
+    return this.#slots.get(model)?.engine;
+  }
+
   /** Models loaded now, most recently used first. */
   loadedModels(): string[] {
     return [...this.#slots.values()].filter((s) => s.engine).sort((a, b) => b.lastUsed - a.lastUsed).map((s) => s.model.name);

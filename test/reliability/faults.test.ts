@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../bot/harness.ts';
-import type { WorkerEngine } from '../../src/jobs/engine.ts';
+import { WorkerEngine } from '../../src/jobs/engine.ts';
+import { ModelPool } from '../../src/jobs/modelPool.ts';
 import type { InteractionHandle, RecordedRequest } from '../emulator/index.ts';
 import { jobIdOf, resultMessages, saidTo, sleep } from './helpers.ts';
 
@@ -34,7 +35,11 @@ function delivered(handle: InteractionHandle, timeoutMs = 60_000) {
 }
 
 test('the inference worker is killed mid-job: the bot survives, the user is told, the job is retried and delivered; the next job works', async () => {
-  const engine = h.bot.ctx.jobs.engine as WorkerEngine;
+  // Local mode serves models through a ModelPool; the default model is loaded at start, in its own process.
+  const pool = h.bot.ctx.jobs.engine;
+  assert.ok(pool instanceof ModelPool, 'local mode runs a ModelPool');
+  const engine = pool.loadedEngine();
+  assert.ok(engine instanceof WorkerEngine, 'the default model is loaded in an inference process');
   const firstPid = engine.pid;
   assert.ok(firstPid, 'a worker is running');
   const handle = imagine('a windmill in a storm', { width: 256, height: 256, steps: 40 });
