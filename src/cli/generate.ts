@@ -38,12 +38,14 @@ const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
 
 /** Refuse an --out that cannot be written before spending minutes on the generation. */
 async function checkOutputs(paths: string[]): Promise<void> {
+  const [first] = paths;
+  if (first === undefined) throw new UsageError('--out: no output file');
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) throw new UsageError(`--out: ${path} is a directory; give a file name ending in .png`);
   }
   // The nearest existing ancestor must be a writable directory (missing ones are created when writing).
-  let dir = resolve(dirname(paths[0]));
+  let dir = resolve(dirname(first));
   for (;;) {
     const info = await stat(dir).catch(() => undefined);
     if (info) {
@@ -253,11 +255,15 @@ async function run(argv: readonly string[]): Promise<number> {
     phase = 'write';
     if (result.promptTruncated) process.stderr.write('warning: the prompt was cut to the text encoder\'s 77-token limit\n');
     // Encode everything before writing anything: an encoding failure then leaves no file at all.
-    const pngs = await Promise.all(result.images.map((image) => encodePng(image, { parameters: parametersFor(request, result, image.seed, args), software: SOFTWARE })));
-    for (const [i, png] of pngs.entries()) {
-      await writeFileAtomic(outputs[i], png);
-      process.stdout.write(`${outputs[i]}\n`);
-      if (result.images[i].nsfw) process.stderr.write(`warning: the safety checker flagged ${outputs[i]}\n`);
+    const files = await Promise.all(result.images.map(async (image, i) => {
+      const path = outputs[i];
+      if (path === undefined) throw new Error(`the pipeline returned ${result.images.length} images for ${outputs.length} output files`);
+      return { path, png: await encodePng(image, { parameters: parametersFor(request, result, image.seed, args), software: SOFTWARE }), nsfw: image.nsfw };
+    }));
+    for (const { path, png, nsfw } of files) {
+      await writeFileAtomic(path, png);
+      process.stdout.write(`${path}\n`);
+      if (nsfw) process.stderr.write(`warning: the safety checker flagged ${path}\n`);
     }
     return EXIT.ok;
   } finally {

@@ -25,14 +25,13 @@ export function deleteImageId(messageId: string): string {
 }
 
 export function parseJobButtonId(customId: string): JobButtonId | undefined {
-  const parts = customId.split(':');
-  if (parts[0] !== PREFIX || parts.length < 3 || parts.length > 4) return undefined;
-  const action = parts[1] as JobButtonAction;
+  const [prefix, rawAction, jobId, rawIndex, ...rest] = customId.split(':');
+  if (prefix !== PREFIX || rawAction === undefined || jobId === undefined || rest.length > 0) return undefined;
+  const action = rawAction as JobButtonAction;
   if (!JOB_ACTIONS.includes(action)) return undefined;
-  const jobId = parts[2];
   if (!/^[0-9a-f-]{8,64}$/i.test(jobId)) return undefined;
-  if (parts.length === 3) return { action, jobId };
-  const index = Number(parts[3]);
+  if (rawIndex === undefined) return { action, jobId };
+  const index = Number(rawIndex);
   if (!Number.isInteger(index) || index < 0 || index > 3) return undefined;
   return { action, jobId, index };
 }
@@ -43,6 +42,6 @@ export function modalId(kind: string, ref: string): string {
 }
 
 export function parseModalId(customId: string): { kind: string; ref: string } | undefined {
-  const match = /^modal:([a-z-]+):([0-9a-zA-Z-]{1,80})$/.exec(customId);
-  return match ? { kind: match[1], ref: match[2] } : undefined;
+  const [, kind, ref] = /^modal:([a-z-]+):([0-9a-zA-Z-]{1,80})$/.exec(customId) ?? [];
+  return kind !== undefined && ref !== undefined ? { kind, ref } : undefined;
 }

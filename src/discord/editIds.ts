@@ -14,9 +14,9 @@ export function editId(op: EditOp, jobId: string, index: number): string {
 }
 
 export function parseEditId(customId: string): { op: EditOp; jobId: string; index: number } | undefined {
-  const m = /^edit:([a-z0-9-]+):([0-9a-f-]{8,64}):([0-3])$/i.exec(customId);
-  if (!m || !EDIT_OPS.includes(m[1] as EditOp)) return undefined;
-  return { op: m[1] as EditOp, jobId: m[2], index: Number(m[3]) };
+  const [, op, jobId, index] = /^edit:([a-z0-9-]+):([0-9a-f-]{8,64}):([0-3])$/i.exec(customId) ?? [];
+  if (op === undefined || jobId === undefined || index === undefined || !EDIT_OPS.includes(op as EditOp)) return undefined;
+  return { op: op as EditOp, jobId, index: Number(index) };
 }
 
 /** Modal refs carry the job, the image and (region) the chosen cells as a bit set: `<jobId>-<index>-<cells base 36>`. */

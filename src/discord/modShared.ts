@@ -38,7 +38,8 @@ export const NEEDS_MANAGE_MESSAGES = 'Only members with the **Manage Messages** 
 export function parseMessageRef(text: string): { guildId?: string; channelId?: string; messageId: string } | undefined {
   const trimmed = text.trim();
   const link = /^<?https?:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/channels\/(\d{15,21}|@me)\/(\d{15,21})\/(\d{15,21})\/?>?$/i.exec(trimmed);
-  if (link) return { guildId: link[1] === '@me' ? undefined : link[1], channelId: link[2], messageId: link[3] };
+  const [, guildId, channelId, messageId] = link ?? [];
+  if (messageId !== undefined) return { guildId: guildId === '@me' ? undefined : guildId, channelId, messageId };
   if (/^\d{15,21}$/.test(trimmed)) return { messageId: trimmed };
   return undefined;
 }
@@ -63,7 +64,8 @@ export function resolvedEntry(interaction: ButtonInteraction, outcome: string, r
   if (embeds[0]) {
     const fields = [...(embeds[0].fields ?? [])];
     const existing = fields.findIndex((f) => f.name === 'Outcome');
-    if (existing >= 0) fields[existing] = { name: 'Outcome', value: clip(`${fields[existing].value}\n${line}`, 1024) };
+    const previous = fields[existing];
+    if (previous) fields[existing] = { name: 'Outcome', value: clip(`${previous.value}\n${line}`, 1024) };
     else fields.push({ name: 'Outcome', value: line });
     embeds[0] = { ...embeds[0], fields };
   } else {
