@@ -68,7 +68,14 @@ function stackRows(uncond: PromptRow | undefined, cond: PromptRow, count: number
     return out;
   };
   const extras: UnetConditioning['extras'] = {};
-  for (const name of Object.keys(cond.extras)) extras[name] = { data: repeat((p) => p.extras[name]), width: cond.extras[name].length };
+  for (const [name, first] of Object.entries(cond.extras)) {
+    const pick = (p: PromptRow) => {
+      const v = p.extras[name];
+      if (!v) throw new Error(`conditioning rows differ: one has no ${name}`);
+      return v;
+    };
+    extras[name] = { data: repeat(pick), width: first.length };
+  }
   return { rows, hidden: repeat((p) => p.hidden), tokens: cond.tokens, width: cond.width, extras, truncated: prompts.some((p) => p.truncated) };
 }
 
@@ -132,8 +139,12 @@ async function encodeHiddenStates(encoder: SdxlTextEncoder, text: string, pooled
   const spec = inputSpec(encoder.session, 'input_ids');
   const out = (await session.run({ input_ids: tensorFor(spec.type, ids, [1, ids.length]) }, pooled ? [penultimate, 'text_embeds'] : [penultimate])) as Record<string, Tensor>;
   const h = out[penultimate];
-  if (h.dims.length !== 3) throw new Error(`${path}: ${penultimate} has shape [${h.dims.join(', ')}]; expected [1, tokens, hidden]`);
-  return { hidden: outputAsFloat32(h), tokens: h.dims[1], width: h.dims[2], pooled: pooled ? outputAsFloat32(out.text_embeds) : undefined, truncated };
+  if (!h) throw new Error(`${path}: the model returned no ${penultimate}`);
+  const [, tokens, width] = h.dims;
+  if (h.dims.length !== 3 || tokens === undefined || width === undefined) throw new Error(`${path}: ${penultimate} has shape [${h.dims.join(', ')}]; expected [1, tokens, hidden]`);
+  const textEmbeds = out.text_embeds;
+  if (pooled && !textEmbeds) throw new Error(`${path}: the model returned no text_embeds`);
+  return { hidden: outputAsFloat32(h), tokens, width, pooled: textEmbeds && pooled ? outputAsFloat32(textEmbeds) : undefined, truncated };
 }
 
 /** Concatenate [tokens, a] and [tokens, b] row by row into [tokens, a + b] (torch.concat(..., dim=-1)). */
@@ -153,7 +164,10 @@ export function concatLastAxis(parts: { data: Float32Array; width: number }[], t
 async function sdxlPromptRow(encoders: SdxlTextEncoder[], text: string, timeIds: number[]): Promise<PromptRow> {
   const states = [];
   for (const [i, encoder] of encoders.entries()) states.push(await encodeHiddenStates(encoder, text, i === encoders.length - 1));
-  const tokens = states[0].tokens;
+  const first = states[0];
+  const last = states[states.length - 1];
+  if (!first || !last) throw new Error('SDXL conditioning needs its text encoders; none were given');
+  const tokens = first.tokens;
   for (const s of states) if (s.tokens !== tokens) throw new Error(`the SDXL text encoders returned ${s.tokens} and ${tokens} tokens; both tokenizers must pad to the same length`);
   const width = states.reduce((n, s) => n + s.width, 0);
   return {
@@ -161,7 +175,7 @@ async function sdxlPromptRow(encoders: SdxlTextEncoder[], text: string, timeIds:
     tokens,
     width,
     // "We are only ALWAYS interested in the pooled output of the final text encoder"
-    extras: { text_embeds: states[states.length - 1].pooled!, time_ids: Float32Array.from(timeIds) },
+    extras: { text_embeds: last.pooled!, time_ids: Float32Array.from(timeIds) },
     truncated: states.some((s) => s.truncated),
   };
 }
@@ -175,11 +189,13 @@ export async function sdxlConditioning(encoders: SdxlTextEncoder[], options: Sdx
     // The bot and the CLI send "" for "no negative prompt", which diffusers spells negative_prompt=None.
     const negative = r.negativePrompt ?? '';
     if (negative === '' && options.forceZerosForEmptyPrompt) {
+      const pooledCond = cond.extras.text_embeds;
+      if (!pooledCond) throw new Error('SDXL conditioning: the final text encoder gave no pooled text_embeds');
       uncond = {
         hidden: new Float32Array(cond.hidden.length),
         tokens: cond.tokens,
         width: cond.width,
-        extras: { text_embeds: new Float32Array(cond.extras.text_embeds.length), time_ids: Float32Array.from(ids.uncond) },
+        extras: { text_embeds: new Float32Array(pooledCond.length), time_ids: Float32Array.from(ids.uncond) },
         truncated: false,
       };
     } else {

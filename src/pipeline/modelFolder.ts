@@ -234,7 +234,7 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   for (const part of MODEL_PARTS) {
     const { rel, required, what } = PART_FILES[part];
     const actual = join(abs, rel);
-    if (required) await requireFile(shown(rel), actual, what, await pytorchHint(abs, rel.split('/')[0]));
+    if (required) await requireFile(shown(rel), actual, what, await pytorchHint(abs, rel.split('/', 1)[0] ?? rel));
     else if (await pathExists(actual)) await requireFile(shown(rel), actual, what);
     else continue;
     paths[part] = actual;
@@ -523,7 +523,7 @@ export async function inspectSignatures(folder: ModelFolder): Promise<SignatureP
     try {
       session = await openForInspection(file);
     } catch (err) {
-      const message = String(err instanceof Error ? err.message : err).split('\n')[0];
+      const message = String(err instanceof Error ? err.message : err).split('\n', 1)[0] ?? '';
       const external = /external|onnx_data|weights\.pb|No such file/i.test(message);
       problems.push({
         part,

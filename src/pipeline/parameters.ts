@@ -174,9 +174,9 @@ export function parseParameters(text: string): ParsedParameters {
 
   const values = new Map<string, string>();
   if (lastLine) {
-    for (const m of pairs) {
-      const v = m[2];
-      values.set(m[1], v.startsWith('"') && v.endsWith('"') ? unquoteValue(v) : v);
+    for (const [, key, v] of pairs) {
+      if (key === undefined || v === undefined) continue;
+      values.set(key, v.startsWith('"') && v.endsWith('"') ? unquoteValue(v) : v);
     }
   }
 

@@ -366,7 +366,8 @@ export class StableDiffusionPipeline {
       })();
       timesteps = plan.timesteps;
       userSteps = plan.steps;
-      if (timesteps.length === 0) throw new InvalidRequestError('strength is too low: no denoising step would run; raise strength or steps');
+      const [firstTimestep] = timesteps;
+      if (firstTimestep === undefined) throw new InvalidRequestError('strength is too low: no denoising step would run; raise strength or steps');
       const encoder = await this.pool.get('vaeEncoder');
       // diffusers' inpainting starts from pure noise at full strength, and encodes the image only when it needs it
       // (a 4-channel UNet blends with it); img2img always noises the image's latents.
@@ -374,11 +375,11 @@ export class StableDiffusionPipeline {
       const blendWithImage = masked !== undefined && !unet.inpainting;
       const imageLatents: Float32Array[] = [];
       const noises: Float32Array[] = [];
-      for (let i = 0; i < count; i++) {
+      for (const [i, generator] of generators.entries()) {
         // As diffusers does with one generator per image: sample the encoder's distribution, then draw the noise.
-        const scaled = !pureNoise || blendWithImage ? (await encodeImage(encoder, initImage, generators[i], this.tiling?.encode)).latents.map((v) => v * scaling) : undefined;
-        const eps = generators[i].randn(perImage);
-        latents.set(pureNoise ? eps.map((v) => v * scheduler.initNoiseSigma) : scheduler.addNoise(scaled!, eps, timesteps[0]), i * perImage);
+        const scaled = !pureNoise || blendWithImage ? (await encodeImage(encoder, initImage, generator, this.tiling?.encode)).latents.map((v) => v * scaling) : undefined;
+        const eps = generator.randn(perImage);
+        latents.set(pureNoise ? eps.map((v) => v * scheduler.initNoiseSigma) : scheduler.addNoise(scaled!, eps, firstTimestep), i * perImage);
         if (blendWithImage) {
           imageLatents.push(scaled!);
           noises.push(eps);
@@ -388,14 +389,14 @@ export class StableDiffusionPipeline {
         // Then the masked image (the repainted pixels greyed out), with the same generators, as prepare_mask_latents.
         const chw = maskedImageChw(initImage, masked.binary);
         maskedLatents = [];
-        for (let i = 0; i < count; i++) maskedLatents.push((await encodeChw(encoder, chw, initImage.width, initImage.height, generators[i], this.tiling?.encode)).latents.map((v) => v * scaling));
+        for (const generator of generators) maskedLatents.push((await encodeChw(encoder, chw, initImage.width, initImage.height, generator, this.tiling?.encode)).latents.map((v) => v * scaling));
       }
       if (masked && blendWithImage) blend = new LatentBlend(latentMaskFor(masked, request.width, request.height), imageLatents, noises, channels);
       if (lowMemory) await this.pool.release('vaeEncoder');
     } else {
-      for (let i = 0; i < count; i++) latents.set(generators[i].randn(perImage), i * perImage);
+      for (const [i, generator] of generators.entries()) latents.set(generator.randn(perImage), i * perImage);
       const sigma = scheduler.initNoiseSigma;
-      if (sigma !== 1) for (let j = 0; j < latents.length; j++) latents[j] *= sigma;
+      if (sigma !== 1) for (let j = 0; j < latents.length; j++) latents[j]! *= sigma;
     }
     checkAborted();
 
@@ -406,8 +407,7 @@ export class StableDiffusionPipeline {
     const total = progress.total;
     const previewEvery = request.previewEvery ?? 0;
     const maskInput = unet.inpainting ? inpaintConditioning(count, lh * lw, masked ? latentMaskFor(masked, request.width, request.height) : undefined, maskedLatents) : undefined;
-    for (let i = 0; i < passes; i++) {
-      const t = timesteps[i];
+    for (const [i, t] of timesteps.entries()) {
       const scaled = scheduler.scaleModelInput(latents, t);
       const prediction = await this.predictNoise(unet, scaled, t, { count, channels, lh, lw, conditioning, guided, guidance: request.guidance, timeCond, lowMemory, maskInput });
       const out = scheduler.step(prediction, t, latents, noise);
@@ -512,8 +512,8 @@ export class StableDiffusionPipeline {
     const half = s.count * perImage;
     const guidedOut = new Float32Array(half);
     for (let j = 0; j < half; j++) {
-      const u = out[j];
-      guidedOut[j] = u + s.guidance * (out[half + j] - u);
+      const u = out[j]!;
+      guidedOut[j] = u + s.guidance * (out[half + j]! - u);
     }
     return guidedOut;
   }
@@ -526,7 +526,9 @@ function perImageNoise(generators: TorchGenerator[], perImage: number): NoiseSou
       const per = n / generators.length;
       if (!Number.isInteger(per) || per !== perImage) {
         // A scheduler asking for an unexpected amount: fall back to the first generator rather than misalign.
-        return generators[0].randn(n);
+        const first = generators[0];
+        if (!first) throw new Error('no noise generators for this batch');
+        return first.randn(n);
       }
       const out = new Float32Array(n);
       generators.forEach((g, i) => out.set(g.randn(per), i * per));

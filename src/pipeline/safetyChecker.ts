@@ -52,7 +52,7 @@ export async function clipPixels(image: RgbImage, prep: ClipPreprocessing): Prom
   const plane = prep.crop.width * prep.crop.height;
   const out = new Float32Array(plane * 3);
   for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) out[c * plane + i] = (raw[i * 3 + c] * prep.rescale - prep.mean[c]) / prep.std[c];
+    for (let c = 0; c < 3; c++) out[c * plane + i] = (raw[i * 3 + c]! * prep.rescale - prep.mean[c]!) / prep.std[c]!;
   }
   return out;
 }
@@ -67,6 +67,8 @@ export async function isFlagged(checker: LoadedSession, image: RgbImage, prep: C
     clip_input: tensorFor(clipSpec.type, pixels, [1, 3, prep.crop.height, prep.crop.width]),
     images: tensorFor(imagesSpec.type, nhwc, [1, image.height, image.width, 3]),
   });
-  const verdict = out.has_nsfw_concepts ?? out[checker.session.outputNames[checker.session.outputNames.length - 1]];
+  const lastOutput = checker.session.outputNames.at(-1);
+  const verdict = out.has_nsfw_concepts ?? (lastOutput === undefined ? undefined : out[lastOutput]);
+  if (!verdict) throw new Error(`${checker.path}: the safety checker returned no has_nsfw_concepts output`);
   return Boolean(Number((verdict.data as ArrayLike<number | boolean | bigint>)[0]));
 }

@@ -120,7 +120,8 @@ export function openForInspection(path: string): Promise<ort.InferenceSession> {
 }
 
 export function firstLine(err: unknown): string {
-  return String(err instanceof Error ? err.message : err).split('\n')[0];
+  const [first = ''] = String(err instanceof Error ? err.message : err).split('\n');
+  return first;
 }
 
 export type InputType = 'float32' | 'float16' | 'int32' | 'int64';

@@ -19,15 +19,20 @@ export async function encodeText(encoder: LoadedSession, tokenizer: TextTokenize
   const { ids, truncated } = tokenizer.encode(text);
   const spec = inputSpec(encoder, 'input_ids');
   const out = await runSession(encoder, { input_ids: tensorFor(spec.type, ids, [1, ids.length]) });
-  const hiddenTensor = out.last_hidden_state ?? out[encoder.session.outputNames[0]];
+  const [firstOutput = 'last_hidden_state'] = encoder.session.outputNames;
+  const hiddenTensor = out.last_hidden_state ?? out[firstOutput];
+  if (!hiddenTensor) throw new Error(`${encoder.path}: the text encoder returned no last_hidden_state`);
   const dims = hiddenTensor.dims;
-  if (dims.length !== 3) throw new Error(`${encoder.path}: last_hidden_state has shape [${dims.join(', ')}]; expected [1, tokens, hidden]`);
-  return { data: outputAsFloat32(hiddenTensor), tokens: dims[1], hidden: dims[2], truncated };
+  const [, tokens, hidden] = dims;
+  if (dims.length !== 3 || tokens === undefined || hidden === undefined) throw new Error(`${encoder.path}: last_hidden_state has shape [${dims.join(', ')}]; expected [1, tokens, hidden]`);
+  return { data: outputAsFloat32(hiddenTensor), tokens, hidden, truncated };
 }
 
 /** Stack embeddings into one [n, tokens, hidden] batch, in the given order. */
 export function stackEmbeddings(parts: Embedding[]): Float32Array {
-  const size = parts[0].data.length;
+  const [first] = parts;
+  if (!first) throw new Error('stackEmbeddings: no embeddings to stack');
+  const size = first.data.length;
   const out = new Float32Array(size * parts.length);
   parts.forEach((p, i) => out.set(p.data, i * size));
   return out;

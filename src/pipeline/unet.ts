@@ -74,7 +74,7 @@ export class Unet {
   async predict(inputs: UnetInputs): Promise<Float32Array> {
     const batch = inputs.sampleDims[0];
     const tDims = this.timestepDims(batch);
-    const tCount = tDims.length === 0 ? 1 : tDims[0];
+    const [tCount = 1] = tDims;
     const feeds: Record<string, ReturnType<typeof tensorFor>> = {
       sample: tensorFor(this.sample.type, inputs.sample, inputs.sampleDims),
       timestep: tensorFor(this.timestep.type, new Array<number>(tCount).fill(inputs.timestep), tDims),
@@ -90,7 +90,10 @@ export class Unet {
       feeds[spec.name] = tensorFor(spec.type, data, [batch, data.length / batch]);
     }
     const out = await runSession(this.loaded, feeds);
-    return outputAsFloat32(out.out_sample ?? out[this.loaded.session.outputNames[0]]);
+    const [firstOutput = 'out_sample'] = this.loaded.session.outputNames;
+    const sample = out.out_sample ?? out[firstOutput];
+    if (!sample) throw new Error(`${this.loaded.path}: the UNet returned no output`);
+    return outputAsFloat32(sample);
   }
 }
 

@@ -1,5 +1,6 @@
 // VAE decode (latents -> RGB) and encode (RGB -> latents), one image per run: that bounds memory, and half-precision
 // VAE decoders are known to misbehave at batch > 1.
+import type * as ort from 'onnxruntime-node';
 import type { LoadedSession } from './session.ts';
 import { inputSpec, outputAsFloat32, runSession, tensorFor } from './session.ts';
 import type { NoiseSource } from './schedulers/types.ts';
@@ -20,9 +21,19 @@ export async function decodeLatents(decoder: LoadedSession, latents: Float32Arra
 async function decodePlanar(decoder: LoadedSession, z: Planar): Promise<Planar> {
   const spec = inputSpec(decoder, 'latent_sample');
   const out = await runSession(decoder, { latent_sample: tensorFor(spec.type, z.data, [1, z.channels, z.height, z.width]) });
-  const tensor = out.sample ?? out[decoder.session.outputNames[0]];
+  const [firstOutput = 'sample'] = decoder.session.outputNames;
+  const planar = planarOutput(decoder, out.sample ?? out[firstOutput], 'sample');
+  if (planar.channels !== 3) throw new Error(`${decoder.path}: decoder output has ${planar.channels} channels; expected 3 (RGB)`);
+  return planar;
+}
+
+/** A [1, C, H, W] output as a Planar, with a clear error when the model gave no such output or another shape. */
+function planarOutput(model: LoadedSession, tensor: ort.Tensor | undefined, name: string): Planar {
+  if (!tensor) throw new Error(`${model.path}: the model returned no ${name} output`);
   const [, channels, height, width] = tensor.dims;
-  if (channels !== 3) throw new Error(`${decoder.path}: decoder output has ${channels} channels; expected 3 (RGB)`);
+  if (tensor.dims.length !== 4 || channels === undefined || height === undefined || width === undefined) {
+    throw new Error(`${model.path}: ${name} has shape [${tensor.dims.join(', ')}]; expected [1, channels, height, width]`);
+  }
   return { data: outputAsFloat32(tensor), channels, height, width };
 }
 
@@ -32,7 +43,7 @@ export function chwToRgb(chw: Float32Array, width: number, height: number): RgbI
   const data = new Uint8Array(plane * 3);
   for (let i = 0; i < plane; i++) {
     for (let c = 0; c < 3; c++) {
-      const v = chw[c * plane + i] / 2 + 0.5;
+      const v = chw[c * plane + i]! / 2 + 0.5;
       data[i * 3 + c] = Math.round((v < 0 ? 0 : v > 1 ? 1 : v) * 255);
     }
   }
@@ -44,7 +55,7 @@ export function rgbToChw(image: RgbImage): Float32Array {
   const plane = image.width * image.height;
   const out = new Float32Array(plane * 3);
   for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) out[c * plane + i] = (image.data[i * 3 + c] / 255) * 2 - 1;
+    for (let c = 0; c < 3; c++) out[c * plane + i] = (image.data[i * 3 + c]! / 255) * 2 - 1;
   }
   return out;
 }
@@ -61,8 +72,7 @@ async function encodePlanar(encoder: LoadedSession, x: Planar): Promise<Planar> 
   const spec = inputSpec(encoder, 'sample');
   const name = encoderOutput(encoder);
   const out = await runSession(encoder, { sample: tensorFor(spec.type, x.data, [1, 3, x.height, x.width]) });
-  const [, channels, height, width] = out[name].dims;
-  return { data: outputAsFloat32(out[name]), channels, height, width };
+  return planarOutput(encoder, out[name], name);
 }
 
 /**
@@ -89,8 +99,8 @@ export async function encodeChw(encoder: LoadedSession, chw: Float32Array, width
   const latents = new Float32Array(size);
   for (let i = 0; i < size; i++) {
     // diffusers clamps the log-variance to [-30, 20] before taking std = exp(logvar / 2).
-    const logvar = Math.min(20, Math.max(-30, values[size + i]));
-    latents[i] = values[i] + Math.exp(logvar / 2) * eps[i];
+    const logvar = Math.min(20, Math.max(-30, values[size + i]!));
+    latents[i] = values[i]! + Math.exp(logvar / 2) * eps[i]!;
   }
   return { latents, dims: [1, channels, h, w] };
 }

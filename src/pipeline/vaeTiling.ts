@@ -76,7 +76,7 @@ export function blendV(a: Planar, b: Planar, extent: number): void {
       const t = y / e;
       const rowA = c * a.height * a.width + (a.height - e + y) * a.width;
       const rowB = c * b.height * w + y * w;
-      for (let x = 0; x < w; x++) b.data[rowB + x] = a.data[rowA + x] * (1 - t) + b.data[rowB + x] * t;
+      for (let x = 0; x < w; x++) b.data[rowB + x] = a.data[rowA + x]! * (1 - t) + b.data[rowB + x]! * t;
     }
   }
 }
@@ -90,7 +90,7 @@ export function blendH(a: Planar, b: Planar, extent: number): void {
       const rowB = c * b.height * b.width + y * b.width;
       for (let x = 0; x < e; x++) {
         const t = x / e;
-        b.data[rowB + x] = a.data[rowA + x] * (1 - t) + b.data[rowB + x] * t;
+        b.data[rowB + x] = a.data[rowA + x]! * (1 - t) + b.data[rowB + x]! * t;
       }
     }
   }
@@ -117,14 +117,19 @@ export async function runTiled(input: Planar, g: TileGeometry, network: (tile: P
   }
   const kept: Planar[][] = rows.map((row, i) =>
     row.map((tile, j) => {
-      if (i > 0) blendV(rows[i - 1][j], tile, blend);
-      if (j > 0) blendH(row[j - 1], tile, blend);
+      const above = rows[i - 1]?.[j];
+      const left = row[j - 1];
+      if (above) blendV(above, tile, blend);
+      if (left) blendH(left, tile, blend);
       return crop(tile, 0, 0, keep, keep);
     }),
   );
-  const channels = kept[0][0].channels;
-  const width = kept[0].reduce((sum, t) => sum + t.width, 0);
-  const height = kept.reduce((sum, row) => sum + row[0].height, 0);
+  const firstRow = kept[0];
+  const firstTile = firstRow?.[0];
+  if (!firstRow || !firstTile) throw new RangeError(`VAE tiling: no tiles for a ${input.width}x${input.height} input`);
+  const channels = firstTile.channels;
+  const width = firstRow.reduce((sum, t) => sum + t.width, 0);
+  const height = kept.reduce((sum, row) => sum + (row[0]?.height ?? 0), 0);
   const data = new Float32Array(channels * height * width);
   let y0 = 0;
   for (const row of kept) {
@@ -138,7 +143,7 @@ export async function runTiled(input: Planar, g: TileGeometry, network: (tile: P
       }
       x0 += t.width;
     }
-    y0 += row[0].height;
+    y0 += row[0]?.height ?? 0;
   }
   return { data, channels, height, width };
 }

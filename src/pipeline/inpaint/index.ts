@@ -59,7 +59,11 @@ export function inpaintConditioning(count: number, plane: number, latentMaskPlan
   for (let i = 0; i < count; i++) {
     if (latentMaskPlane) out.set(latentMaskPlane, i * per);
     else out.fill(1, i * per, i * per + plane);
-    if (maskedLatents) out.set(maskedLatents[i], i * per + plane);
+    if (maskedLatents) {
+      const masked = maskedLatents[i];
+      if (!masked) throw new Error(`inpaint conditioning: ${maskedLatents.length} masked-image latents for ${count} images`);
+      out.set(masked, i * per + plane);
+    }
   }
   return out;
 }
@@ -98,13 +102,15 @@ export class LatentBlend {
     const plane = this.mask.length;
     const perImage = this.channels * plane;
     const out = new Float32Array(latents.length);
-    for (let i = 0; i < this.imageLatents.length; i++) {
-      const proper = nextTimestep === undefined ? this.imageLatents[i] : scheduler.addNoise(this.imageLatents[i], this.noise[i], nextTimestep);
+    for (const [i, imageLatents] of this.imageLatents.entries()) {
+      const noise = this.noise[i];
+      if (!noise) throw new Error(`inpaint blend: no noise for image ${i}`);
+      const proper = nextTimestep === undefined ? imageLatents : scheduler.addNoise(imageLatents, noise, nextTimestep);
       for (let c = 0; c < this.channels; c++) {
         for (let p = 0; p < plane; p++) {
           const j = i * perImage + c * plane + p;
-          const m = this.mask[p];
-          out[j] = (1 - m) * proper[c * plane + p] + m * latents[j];
+          const m = this.mask[p]!;
+          out[j] = (1 - m) * proper[c * plane + p]! + m * latents[j]!;
         }
       }
     }

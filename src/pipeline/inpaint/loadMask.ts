@@ -38,7 +38,7 @@ export async function loadMask(bytes: Uint8Array, opts: LoadMaskOptions): Promis
     for (let i = 0; i < pixels; i++) {
       const j = i * 4;
       // Rec. 601 luma, as PIL's convert("L") that diffusers' mask processor applies.
-      plane[i] = transparent ? rgba[j + 3] : Math.round((rgba[j] * 299 + rgba[j + 1] * 587 + rgba[j + 2] * 114) / 1000);
+      plane[i] = transparent ? rgba[j + 3]! : Math.round((rgba[j]! * 299 + rgba[j + 1]! * 587 + rgba[j + 2]! * 114) / 1000);
     }
     if (transparent) notes.push('the mask is transparent: its opaque part marks what to repaint');
     const { data } = await sharp(plane, { raw: { width: info.width, height: info.height, channels: 1 } })

@@ -25,7 +25,7 @@ export function gaussianKernel(sigma: number): Float64Array {
     kernel[i + radius] = w;
     sum += w;
   }
-  for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
+  for (let i = 0; i < kernel.length; i++) kernel[i]! /= sum;
   return kernel;
 }
 
@@ -44,7 +44,7 @@ export function blurMask(mask: MaskImage, radius: number): MaskImage {
     const row = y * width;
     for (let x = 0; x < width; x++) {
       let acc = 0;
-      for (let k = -r; k <= r; k++) acc += kernel[k + r] * mask.data[row + Math.min(width - 1, Math.max(0, x + k))];
+      for (let k = -r; k <= r; k++) acc += kernel[k + r]! * mask.data[row + Math.min(width - 1, Math.max(0, x + k))]!;
       horizontal[row + x] = acc;
     }
   }
@@ -52,7 +52,7 @@ export function blurMask(mask: MaskImage, radius: number): MaskImage {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let acc = 0;
-      for (let k = -r; k <= r; k++) acc += kernel[k + r] * horizontal[Math.min(height - 1, Math.max(0, y + k)) * width + x];
+      for (let k = -r; k <= r; k++) acc += kernel[k + r]! * horizontal[Math.min(height - 1, Math.max(0, y + k)) * width + x]!;
       out[y * width + x] = Math.round(acc);
     }
   }
@@ -62,7 +62,7 @@ export function blurMask(mask: MaskImage, radius: number): MaskImage {
 /** diffusers' binarize: value / 255 < 0.5 -> 0 (keep), else 1 (repaint). */
 export function binarizeMask(mask: MaskImage): Uint8Array {
   const out = new Uint8Array(mask.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = mask.data[i] / 255 < 0.5 ? 0 : 1;
+  for (let i = 0; i < out.length; i++) out[i] = mask.data[i]! / 255 < 0.5 ? 0 : 1;
   return out;
 }
 
@@ -76,7 +76,7 @@ export function latentMask(binary: Uint8Array, width: number, height: number, la
     const sy = Math.min(height - 1, Math.floor((y * height) / latentHeight));
     for (let x = 0; x < latentWidth; x++) {
       const sx = Math.min(width - 1, Math.floor((x * width) / latentWidth));
-      out[y * latentWidth + x] = binary[sy * width + sx];
+      out[y * latentWidth + x] = binary[sy * width + sx]!;
     }
   }
   return out;
@@ -91,7 +91,7 @@ export function maskedImageChw(image: RgbImage, binary: Uint8Array): Float32Arra
   const out = new Float32Array(plane * 3);
   for (let i = 0; i < plane; i++) {
     if (binary[i]) continue;
-    for (let c = 0; c < 3; c++) out[c * plane + i] = (image.data[i * 3 + c] / 255) * 2 - 1;
+    for (let c = 0; c < 3; c++) out[c * plane + i] = (image.data[i * 3 + c]! / 255) * 2 - 1;
   }
   return out;
 }

@@ -22,10 +22,10 @@ export function composite(original: RgbImage, generated: RgbImage, mask: MaskIma
   }
   const out = new Uint8Array(original.data.length);
   for (let i = 0; i < mask.data.length; i++) {
-    const a = mask.data[i];
+    const a = mask.data[i]!;
     for (let c = 0; c < 3; c++) {
       const j = i * 3 + c;
-      out[j] = a === 0 ? original.data[j] : a === 255 ? generated.data[j] : Math.round((original.data[j] * (255 - a) + generated.data[j] * a) / 255);
+      out[j] = a === 0 ? original.data[j]! : a === 255 ? generated.data[j]! : Math.round((original.data[j]! * (255 - a) + generated.data[j]! * a) / 255);
     }
   }
   return { data: out, width: original.width, height: original.height };
