@@ -24,6 +24,17 @@ export function randomNodes(model: ModelProto): NodeProto[] {
   return (model.graph?.node ?? []).filter((n) => RANDOM_OPS.has(n.opType ?? ''));
 }
 
+/** The one element of a list, or undefined when it has none or several. */
+function single<T>(list: readonly T[]): T | undefined {
+  return list.length === 1 ? list[0] : undefined;
+}
+
+/** The input of a two-input node that is not `name` (its first input when `name` is not the first). */
+function otherInput(node: NodeProto, name: string): string | undefined {
+  const [a, b] = node.input ?? [];
+  return a === name ? b : a;
+}
+
 /**
  * The model with its in-graph sample replaced by a `latent_parameters` output, or a string saying why the sampling
  * could not be taken apart.
@@ -32,22 +43,27 @@ export function exposeLatentParameters(model: ModelProto): ModelProto | string {
   const graph = model.graph!;
   const g = new GraphIndex(graph, 17);
   const random = randomNodes(model);
-  if (random.length !== 1 || random[0].opType !== 'RandomNormalLike' && random[0].opType !== 'RandomNormal') return `${random.map((n) => n.opType).join(', ')} is not one normal draw`;
-  const noise = random[0].output![0];
-  const mul = g.consumersOf(noise);
-  if (mul.length !== 1 || mul[0].opType !== 'Mul') return 'the noise is not multiplied by a standard deviation';
-  const std = mul[0].input![0] === noise ? mul[0].input![1] : mul[0].input![0];
-  const add = g.consumersOf(mul[0].output![0]);
-  if (add.length !== 1 || add[0].opType !== 'Add') return 'the scaled noise is not added to a mean';
-  const mean = add[0].input![0] === mul[0].output![0] ? add[0].input![1] : add[0].input![0];
+  const draw = single(random);
+  if (!draw || draw.opType !== 'RandomNormalLike' && draw.opType !== 'RandomNormal') return `${random.map((n) => n.opType).join(', ')} is not one normal draw`;
+  const noise = draw.output?.[0];
+  if (noise === undefined) return `the ${draw.opType} node has no output`;
+  const mul = single(g.consumersOf(noise));
+  const std = mul && otherInput(mul, noise);
+  const scaledNoise = mul?.output?.[0];
+  if (mul?.opType !== 'Mul' || std === undefined || scaledNoise === undefined) return 'the noise is not multiplied by a standard deviation';
+  const add = single(g.consumersOf(scaledNoise));
+  const mean = add && otherInput(add, scaledNoise);
+  const sample = add?.output?.[0];
+  if (add?.opType !== 'Add' || mean === undefined || sample === undefined) return 'the scaled noise is not added to a mean';
   // Follow Identity/Cast to the graph output.
-  let out = add[0].output![0];
+  let out: string = sample;
   const tail: NodeProto[] = [];
   while (!g.graphOutputs.has(out)) {
-    const next = g.consumersOf(out);
-    if (next.length !== 1 || !PASSTHROUGH.has(next[0].opType ?? '')) return 'the sample does not go straight to a graph output';
-    tail.push(next[0]);
-    out = next[0].output![0];
+    const next = single(g.consumersOf(out));
+    const nextOut = next?.output?.[0];
+    if (!next || !PASSTHROUGH.has(next.opType ?? '') || nextOut === undefined) return 'the sample does not go straight to a graph output';
+    tail.push(next);
+    out = nextOut;
   }
   if (out !== 'latent_sample') return `the sample is the output "${out}", not latent_sample`;
   if (tail.some((n) => n.opType === 'Cast')) return 'the sample is cast on its way out';
@@ -57,9 +73,10 @@ export function exposeLatentParameters(model: ModelProto): ModelProto | string {
   const initializers = [...(graph.initializer ?? [])];
   let logvar: string | undefined;
   const exp = g.producer.get(std);
-  const half = exp?.opType === 'Exp' ? g.producer.get(exp.input![0]) : undefined;
-  if (half?.opType === 'Mul' || half?.opType === 'Div') {
-    const [a, b] = half.input!;
+  const expInput = exp?.opType === 'Exp' ? exp.input?.[0] : undefined;
+  const half = expInput === undefined ? undefined : g.producer.get(expInput);
+  const [a, b] = half?.input ?? [];
+  if ((half?.opType === 'Mul' || half?.opType === 'Div') && a !== undefined && b !== undefined) {
     const want = half.opType === 'Mul' ? 0.5 : 2;
     if (g.scalarValue(b) === want) logvar = a;
     else if (half.opType === 'Mul' && g.scalarValue(a) === want) logvar = b;
@@ -77,7 +94,7 @@ export function exposeLatentParameters(model: ModelProto): ModelProto | string {
       onnx.NodeProto.create({ opType: 'Mul', input: [log, twoCast], output: [logvar], name: 'latent_parameters/Mul' }),
     );
   }
-  const dropped = new Set<NodeProto>([random[0], mul[0], add[0], ...tail]);
+  const dropped = new Set<NodeProto>([draw, mul, add, ...tail]);
   const kept = nodes.filter((n) => !dropped.has(n));
   kept.push(onnx.NodeProto.create({ opType: 'Concat', input: [mean, logvar], output: ['latent_parameters'], name: 'latent_parameters/Concat', attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })] }));
   const declared = (graph.output ?? []).find((o) => o.name === 'latent_sample')!;
@@ -130,6 +147,6 @@ export async function withoutInGraphSampling(modelPath: string, log: (message: s
   const encoded = encodeModel(rewritten);
   await writeFileAtomic(paths.graph, encoded);
   await stamp(sha256(encoded), 'latent_parameters');
-  log(`vae_encoder: ${basename(modelPath)} samples latent_sample inside the graph (${random[0].opType}); it now outputs latent_parameters, sampled with the job's seed as diffusers does (${basename(paths.graph)})`);
+  log(`vae_encoder: ${basename(modelPath)} samples latent_sample inside the graph (${random.map((n) => n.opType).join(', ')}); it now outputs latent_parameters, sampled with the job's seed as diffusers does (${basename(paths.graph)})`);
   return paths.graph;
 }
