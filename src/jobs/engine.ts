@@ -21,6 +21,8 @@ export interface GenerationEngine {
   upscale?(image: RgbImage, factor: 2 | 4, modelPath: string, model?: string): Promise<UpscaleResult>;
   /** Models loaded now, most recently used first (engines that load several: ModelPool). */
   loadedModels?(): string[];
+  /** Whether a model (undefined: the default one) is loaded now, so a job for it starts without a load. */
+  isLoaded?(model?: string): boolean;
   /** Mean seconds per denoising step over recent jobs, for /status and ETAs. */
   secondsPerStep(): number | undefined;
   close(): Promise<void>;

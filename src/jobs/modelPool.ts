@@ -85,7 +85,7 @@ export class ModelPool extends EventEmitter<ModelPoolEvents> implements Generati
     return [...this.#slots.values()].filter((s) => s.engine).sort((a, b) => b.lastUsed - a.lastUsed).map((s) => s.model.name);
   }
 
-  isLoaded(model: string): boolean {
+  isLoaded(model: string = this.#o.catalog.defaultModel): boolean {
     return Boolean(this.#slots.get(model)?.engine);
   }
 

@@ -9,6 +9,11 @@
 // Example, one slot: A queues A1..A10 (A1 starts), then B queues B1, B2. Order: A1, B1, A2, B2, A3, A4, ...
 // Within a lane jobs are ordered by priority (higher first), then arrival.
 //
+// Warm jobs (a job whose `warm()` says its model is loaded now) go first among equally fair choices, so a busy bot
+// does not reload a model for every job: between users only when their turn is tied (same priority, equally long
+// since served), and within one user's lane among that user's jobs of the head's priority. Fairness between users is
+// never traded for it: a user whose turn it is goes next even if their job needs a model that is not loaded.
+//
 // The full order (for positions) is found by simulating that rule on a copy of the "last served" clock; the same
 // function picks the next job, so a displayed position is exactly the order in which jobs will start if nothing
 // else arrives. Cost O(waiting x users) per recomputation, cached until the next change: fine for queue lengths a
@@ -22,6 +27,8 @@ export type RunFunction = () => Promise<unknown>;
 export interface LaneOptions extends QueueAddOptions {
   readonly id: string;
   readonly userId: string;
+  /** True while the job could start without loading anything (its model is loaded); asked at each choice. */
+  readonly warm?: () => boolean;
 }
 
 /** A waiting job as the lanes see it. */
@@ -31,6 +38,7 @@ export interface LaneItem {
   readonly priority: number;
   /** Arrival order, unique and increasing. */
   readonly seq: number;
+  readonly warm?: () => boolean;
 }
 
 interface Waiting extends LaneItem {
@@ -56,18 +64,19 @@ export class FairLanes implements Queue<RunFunction, LaneOptions> {
   }
 
   enqueue(run: RunFunction, options?: Partial<LaneOptions>): void {
-    const { id, userId, priority = 0 } = options ?? {};
+    const { id, userId, priority = 0, warm } = options ?? {};
     if (id === undefined || userId === undefined) throw new TypeError('FairLanes needs an id and a userId for every job');
     if (this.#byId.has(id)) throw new Error(`duplicate lane item ${id}`);
-    this.#insert({ id, userId, priority, seq: ++this.#seq, run });
+    this.#insert({ id, userId, priority, seq: ++this.#seq, run, warm });
   }
 
   /** Takes the next task by the fairness rule and records its user as just served. */
   dequeue(): RunFunction | undefined {
-    const user = fairestUser(this.#lanes, () => 0, (u) => this.#lastServed.get(u));
+    const user = fairestUser(this.#lanes, (u) => nextInLane(this.#lanes.get(u)!), (u) => this.#lastServed.get(u));
     if (user === undefined) return undefined;
     const lane = this.#lanes.get(user)!;
-    const item = lane.shift()!;
+    const item = nextInLane(lane)!;
+    lane.splice(lane.indexOf(item), 1);
     if (lane.length === 0) this.#lanes.delete(user);
     this.#byId.delete(item.id);
     this.#lastServed.set(user, ++this.#clock);
@@ -109,15 +118,16 @@ export class FairLanes implements Queue<RunFunction, LaneOptions> {
   /** Waiting items in the order they will be dequeued. The array is shared: do not mutate. */
   order(): readonly LaneItem[] {
     if (this.#order) return this.#order;
-    const cursor = new Map<string, number>();
+    // Warmth is taken as it is now: a position is the order if nothing arrives and no model is loaded or released.
+    const taken = new Set<Waiting>();
     const served = new Map(this.#lastServed);
     let clock = this.#clock;
     const out: Waiting[] = [];
     for (let n = 0; n < this.#byId.size; n++) {
-      const user = fairestUser(this.#lanes, (u) => cursor.get(u) ?? 0, (u) => served.get(u))!;
-      const index = cursor.get(user) ?? 0;
-      out.push(this.#lanes.get(user)![index]!);
-      cursor.set(user, index + 1);
+      const user = fairestUser(this.#lanes, (u) => nextInLane(this.#lanes.get(u)!, taken), (u) => served.get(u))!;
+      const item = nextInLane(this.#lanes.get(user)!, taken)!;
+      out.push(item);
+      taken.add(item);
       served.set(user, ++clock);
     }
     this.#order = out;
@@ -145,32 +155,49 @@ export class FairLanes implements Queue<RunFunction, LaneOptions> {
   }
 }
 
+/**
+ * The item a lane offers next: its head (after the `taken` ones), or, when the head is cold, the first warm item of
+ * the head's priority.
+ */
+export function nextInLane<T extends LaneItem>(lane: readonly T[], taken?: ReadonlySet<T>): T | undefined {
+  const open = taken ? lane.filter((item) => !taken.has(item)) : lane;
+  const head = open[0];
+  if (!head || isWarm(head)) return head;
+  return open.find((item) => item.priority === head.priority && isWarm(item)) ?? head;
+}
+
+function isWarm(item: LaneItem): boolean {
+  return item.warm?.() ?? false;
+}
+
 /** True when a should run before b within one lane. */
 function before(a: LaneItem, b: LaneItem): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }
 
 /**
- * The fair choice: the user whose lane head (at `cursorOf(user)`) goes next. Highest head priority first, then the
- * user served least recently (never served = -1), then the earliest head arrival.
+ * The fair choice: the user whose next item (`headOf(user)`) goes next. Highest priority first, then the user served
+ * least recently (never served = -1), then, between equally fair users, a warm item, then the earliest arrival.
  */
 export function fairestUser<T extends LaneItem>(
   lanes: ReadonlyMap<string, readonly T[]>,
-  cursorOf: (userId: string) => number,
+  headOf: (userId: string) => T | undefined,
   lastServedOf: (userId: string) => number | undefined,
 ): string | undefined {
-  let best: { user: string; head: T; served: number } | undefined;
-  for (const [user, lane] of lanes) {
-    const head = lane[cursorOf(user)];
+  let best: { user: string; head: T; served: number; warm: boolean } | undefined;
+  for (const user of lanes.keys()) {
+    const head = headOf(user);
     if (!head) continue;
     const served = lastServedOf(user) ?? -1;
-    if (
-      !best ||
-      head.priority > best.head.priority ||
-      (head.priority === best.head.priority && (served < best.served || (served === best.served && head.seq < best.head.seq)))
-    ) {
-      best = { user, head, served };
-    }
+    const warm = isWarm(head);
+    if (!best || goesFirst({ head, served, warm }, best)) best = { user, head, served, warm };
   }
   return best?.user;
+}
+
+function goesFirst<T extends LaneItem>(a: { head: T; served: number; warm: boolean }, b: { head: T; served: number; warm: boolean }): boolean {
+  if (a.head.priority !== b.head.priority) return a.head.priority > b.head.priority;
+  if (a.served !== b.served) return a.served < b.served;
+  if (a.warm !== b.warm) return a.warm;
+  return a.head.seq < b.head.seq;
 }

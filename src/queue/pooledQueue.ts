@@ -83,6 +83,11 @@ export interface PooledQueueOptions<TParams, TResult, TProgress> {
   adopt?: (jobs: readonly Job<TParams>[]) => Promise<ReadonlySet<string>>;
   /** Called just before `started` is emitted (the job service records the state change). */
   beforeStarted?: (job: Job<TParams>) => void;
+  /**
+   * True while a job could start without loading anything (its model is loaded). Among equally fair choices a warm job
+   * goes first (see fairLanes.ts); absent: every job is equal.
+   */
+  warm?: (job: Job<TParams>) => boolean;
   /** Most jobs waiting (not running); default unlimited. */
   maxQueued?: number;
   /** Most jobs one user may have waiting + running; default unlimited. */
@@ -413,7 +418,7 @@ export class PooledQueue<TParams, TResult, TProgress = unknown> implements JobQu
     const pool = this.#pool(name);
     this.#fit(name, pool); // before add(): p-queue decides at once whether the job starts
     pool.queue
-      .add(() => this.#start(entry), { id: job.id, userId: job.userId, priority: job.priority, signal: entry.leave.signal })
+      .add(() => this.#start(entry), { id: job.id, userId: job.userId, priority: job.priority, signal: entry.leave.signal, warm: this.#o.warm && (() => this.#o.warm!(job)) })
       // Rejects only when the job left the line (cancelled, adopted); that is handled where it happens.
       .catch(() => undefined);
     const position = this.position(job.id);
