@@ -20,7 +20,7 @@ before(async () => {
   const handle = h.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a photo of a cat', seed: 5, steps: 4 }, channelId });
   await finalOf(handle);
   const message = handle.original()!;
-  source = { message, jobId: customIdStarting(message, 'img:reroll:').split(':')[2], seed: 5 };
+  source = { message, jobId: customIdStarting(message, 'img:reroll:').split(':')[2]!, seed: 5 };
 });
 after(async () => {
   await h?.close();
@@ -34,7 +34,7 @@ async function click(customIdPrefix: string, user?: Json) {
 test('Reroll: the same prompt and settings with a new seed, as a new message', async () => {
   const handle = await click('img:reroll:');
   const final = await finalOf(handle);
-  const parameters = readPngParameters(pngsOf(final)[0].bytes) ?? '';
+  const parameters = readPngParameters(pngsOf(final)[0]!.bytes) ?? '';
   assert.match(parameters, /^a photo of a cat/);
   assert.match(parameters, /Steps: 4/);
   assert.doesNotMatch(parameters, /Seed: 5,/);
@@ -46,7 +46,7 @@ test('Reroll: the same prompt and settings with a new seed, as a new message', a
 test('Vary: img2img of the chosen image at low strength', async () => {
   const handle = await click('img:vary:');
   const final = await finalOf(handle);
-  const parameters = readPngParameters(pngsOf(final)[0].bytes) ?? '';
+  const parameters = readPngParameters(pngsOf(final)[0]!.bytes) ?? '';
   assert.match(parameters, /Denoising strength: 0\.45/);
   const fields = embedFields(handle.original());
   assert.equal(fields.Strength, '0.45');
@@ -56,9 +56,9 @@ test('Vary: img2img of the chosen image at low strength', async () => {
 test('Upscale: a file twice the size, with Delete and the region tools (no Reroll, Vary, Upscale or Remix)', async () => {
   const handle = await click('img:upscale:');
   const final = await finalOf(handle);
-  const meta = await sharp(pngsOf(final)[0].bytes).metadata();
+  const meta = await sharp(pngsOf(final)[0]!.bytes).metadata();
   assert.deepEqual([meta.width, meta.height], [128, 128]);
-  assert.match(readPngParameters(pngsOf(final)[0].bytes) ?? '', /Upscale: 2x/);
+  assert.match(readPngParameters(pngsOf(final)[0]!.bytes) ?? '', /Upscale: 2x/);
   const ids = customIdsOf(handle.original());
   assert.deepEqual(ids.filter((id) => id.startsWith('img:')).map((id) => id.split(':')[1]), ['delete']);
   assert.equal(ids.filter((id) => id.startsWith('edit:')).length, 8);
@@ -74,7 +74,7 @@ test('Remix: a modal prefilled with the prompt; the new prompt runs with the sam
   assert.equal(prefilled?.value, 'a photo of a cat');
   const submitted = h.emulator.submitModal({ customId: modal.custom_id, fields: { prompt: 'a photo of a dog', negative: 'text' } });
   const final = await finalOf(submitted);
-  const parameters = readPngParameters(pngsOf(final)[0].bytes) ?? '';
+  const parameters = readPngParameters(pngsOf(final)[0]!.bytes) ?? '';
   assert.match(parameters, /^a photo of a dog/);
   assert.match(parameters, /Negative prompt: text/);
   assert.match(parameters, /Seed: 5,/);

@@ -35,9 +35,9 @@ function imagine(options: Record<string, unknown>, user?: Json): InteractionHand
 test('a result over the guild upload limit is made to fit, keeping its parameters; progress still shows', async () => {
   const handle = imagine({ prompt: 'a detailed city', width: 512, height: 512 });
   const final = await finalOf(handle);
-  const [png] = pngsOf(final);
+  const png = pngsOf(final)[0]!;
   assert.ok(png.bytes.length <= UPLOAD_LIMIT, `${png.bytes.length} bytes fit ${UPLOAD_LIMIT}`);
-  const jobId = customIdStarting(handle.original(), 'img:reroll:').split(':')[2];
+  const jobId = customIdStarting(handle.original(), 'img:reroll:').split(':')[2]!;
   const stored = await readFile(join(h.dataDir, 'images', jobId, '1.png'));
   assert.ok(stored.length > UPLOAD_LIMIT, `the stored original (${stored.length} bytes) was over the limit`);
   const meta = await sharp(png.bytes).metadata();
@@ -99,6 +99,6 @@ test('a full queue refuses privately; a token that expires meanwhile falls back 
   assert.deepEqual(body.allowed_mentions.parse, []);
   assert.deepEqual(body.allowed_mentions.users, [member.id], 'pings the requester and nobody else');
   assert.match(String(body.content), new RegExp(`<@${member.id}>`));
-  assert.match(readPngParameters(pngsOf(fallback)[0].bytes) ?? '', /^waiting patiently/);
+  assert.match(readPngParameters(pngsOf(fallback)[0]!.bytes) ?? '', /^waiting patiently/);
   assert.deepEqual(h.emulator.unknownRequests(), []);
 });

@@ -30,11 +30,11 @@ async function decode(bytes: Uint8Array): Promise<Picture> {
 }
 
 const px = (p: Picture, x: number, y: number) => Array.from(p.data.subarray((y * p.width + x) * 3, (y * p.width + x) * 3 + 3));
-const near = (a: number[], b: number[], t = 1) => a.every((v, i) => Math.abs(v - b[i]) <= t);
+const near = (a: number[], b: number[], t = 1) => a.every((v, i) => Math.abs(v - b[i]!) <= t);
 
 async function result(handle: InteractionHandle): Promise<{ message: Json; image: Picture; parameters: string }> {
   const final = await finalOf(handle);
-  const png = pngsOf(final)[0].bytes;
+  const png = pngsOf(final)[0]!.bytes;
   return { message: handle.original()!, image: await decode(png), parameters: readPngParameters(png) ?? '' };
 }
 
@@ -79,7 +79,7 @@ test('Vary (Region) on the lower-left cells: only that part changes; the rest is
   // The picker: an ephemeral message with the numbered grid picture and a 16-cell menu.
   const pickerBody = picker.responses.map(bodyOf).find((b) => customIdsOf(b).some((id) => id.startsWith('edit:cells:')))!;
   assert.ok(picker.responses.some((r) => r.files.some((f) => f.filename === 'regions.png')), 'the grid preview is attached');
-  const menu = (pickerBody.components as Json[])[0].components[0];
+  const menu = (pickerBody.components as Json[])[0]!.components[0];
   assert.equal(menu.options.length, 16);
   assert.equal(menu.max_values, 16);
   const r = await result(submitted);
@@ -119,7 +119,7 @@ test('Zoom Out 2×: the picture shrunk into the centre, new surroundings', async
   for (let y = 24; y < 40; y++) for (let x = 24; x < 40; x++) assert.deepEqual(px(r.image, x, y), Array.from(shrunk.subarray(((y - 16) * 32 + (x - 16)) * 3, ((y - 16) * 32 + (x - 16)) * 3 + 3)), `centre (${x}, ${y})`);
   // The surroundings are new: the prompt's (sea) colour where the original's upper part was the cat's.
   const sea = px(src, 4, 60);
-  for (const [x, y] of [[2, 2], [61, 2], [2, 61], [61, 61], [32, 3]]) assert.ok(near(px(r.image, x, y), sea), `surrounding (${x}, ${y}) = ${px(r.image, x, y)}`);
+  for (const [x, y] of [[2, 2], [61, 2], [2, 61], [61, 61], [32, 3]] as const) assert.ok(near(px(r.image, x, y), sea), `surrounding (${x}, ${y}) = ${px(r.image, x, y)}`);
   assert.ok(!near(px(r.image, 32, 3), px(src, 32, 3), 10), 'not the original stretched');
 });
 

@@ -69,7 +69,7 @@ test('Reimagine: the context menu opens a modal; its prompt and strength run img
   const submitted = h.emulator.submitModal({ customId: modal.custom_id, fields: { prompt: 'as an oil painting', strength: '0.6' } });
   assert.ok((await submitted.deferred()).latencyMs! < 3000);
   const final = await finalOf(submitted);
-  const png = pngsOf(final)[0];
+  const png = pngsOf(final)[0]!;
   const parameters = readPngParameters(png.bytes) ?? '';
   assert.match(parameters, /^as an oil painting/);
   assert.match(parameters, /Denoising strength: 0\.6/);
@@ -90,7 +90,7 @@ test('Reimagine on the bot’s own result starts from its prompt', async () => {
   assert.equal(textInputs(menu.modal!).get('prompt')?.value, 'as an oil painting');
   const submitted = h.emulator.submitModal({ customId: menu.modal!.custom_id, fields: { prompt: 'as a charcoal sketch', strength: '' } });
   const final = await finalOf(submitted);
-  assert.match(readPngParameters(pngsOf(final)[0].bytes) ?? '', /^as a charcoal sketch[\s\S]*Denoising strength: 0\.8/);
+  assert.match(readPngParameters(pngsOf(final)[0]!.bytes) ?? '', /^as a charcoal sketch[\s\S]*Denoising strength: 0\.8/);
 });
 
 test('Reimagine refuses a message without an image, and a bad strength, privately', async () => {

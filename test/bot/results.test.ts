@@ -24,7 +24,7 @@ test('registers every command in the dev guild: slash commands, the Reimagine me
   const imagine = byName.get('imagine')!;
   const options = imagine.options as Json[];
   assert.deepEqual(options.map((o) => o.name), ['prompt', 'negative', 'seed', 'steps', 'guidance', 'sampler', 'width', 'height', 'count', 'image', 'mask', 'strength', 'model']);
-  assert.equal(options[0].required, true);
+  assert.equal(options[0]!.required, true);
   for (const option of options) assert.ok(String(option.description).length > 10, `option ${option.name} has a description that teaches it`);
   assert.ok((options.find((o) => o.name === 'sampler')!.choices as Json[]).length >= 5, 'sampler offers choices');
   const count = options.find((o) => o.name === 'count')!;
@@ -58,7 +58,7 @@ test('/imagine with options: acknowledged at once, progress edits, then one uplo
   assert.deepEqual(edits.slice(finalIndex + 1).filter((r) => /step \d+\/\d+/.test(contentOf(r))), [], 'no progress edit after the result');
 
   // The upload: one PNG with A1111-style parameters, in a multipart PATCH.
-  const [png] = pngsOf(final);
+  const png = pngsOf(final)[0]!;
   assert.equal(png.contentType, 'image/png');
   const parameters = readPngParameters(png.bytes) ?? '';
   assert.match(parameters, /^a red lighthouse/);
@@ -72,9 +72,9 @@ test('/imagine with options: acknowledged at once, progress edits, then one uplo
   assert.equal(fields.Seed, '99');
   assert.equal(fields.Steps, '40');
   assert.equal(fields.Guidance, '5');
-  assert.match(fields.Sampler, /euler/i);
+  assert.match(fields.Sampler!, /euler/i);
   assert.equal(fields.Size, '512×256');
-  assert.match(fields['Negative prompt'], /blurry/);
+  assert.match(fields['Negative prompt']!, /blurry/);
   assert.ok(fields.Model && fields.Time, 'model and time shown');
   assert.match(String(original.embeds[0].description), /a red lighthouse/);
   assert.match(String(original.embeds[0].image?.url), /^http/, 'the embed shows the uploaded image');
@@ -92,12 +92,12 @@ test('/imagine with options: acknowledged at once, progress edits, then one uplo
 test('the same seed and settings give byte-identical PNGs', async () => {
   const run = async () => {
     const handle = h.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a photo of a dog', seed: 777, steps: 4 } });
-    return pngsOf(await finalOf(handle))[0].bytes;
+    return pngsOf(await finalOf(handle))[0]!.bytes;
   };
   const first = await run();
   const second = await run();
   assert.ok(first.equals(second), 'identical bytes');
-  const other = pngsOf(await finalOf(h.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a photo of a dog', seed: 778, steps: 4 } })))[0].bytes;
+  const other = pngsOf(await finalOf(h.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a photo of a dog', seed: 778, steps: 4 } })))[0]!.bytes;
   assert.ok(!other.equals(first), 'another seed gives another image');
 });
 
@@ -106,9 +106,9 @@ test('count=2 posts a grid plus both images, each with its own seed, and per-ima
   const final = await finalOf(handle);
   const names = pngsOf(final).map((f) => f.filename);
   assert.deepEqual(names, ['grid.png', '1-10.png', '2-11.png']);
-  const grid = await sharp(pngsOf(final)[0].bytes).metadata();
+  const grid = await sharp(pngsOf(final)[0]!.bytes).metadata();
   assert.ok((grid.width ?? 0) >= 128, `grid is wider than one image (${grid.width})`);
-  assert.match(readPngParameters(pngsOf(final)[2].bytes) ?? '', /Seed: 11/);
+  assert.match(readPngParameters(pngsOf(final)[2]!.bytes) ?? '', /Seed: 11/);
   const original = handle.original()!;
   assert.equal(embedFields(original).Seed, '10–11');
   assert.equal(original.attachments.length, 3);

@@ -59,8 +59,8 @@ describe('closed-form model: pixels match the closed-form expectation', () => {
 
   test('the image has the requested size', async () => {
     const result = await pipeline.generate(request({ width: 128, height: 64, sampler: 'ddim' }));
-    assert.equal(result.images[0].width, 128);
-    assert.equal(result.images[0].height, 64);
-    assert.equal(result.images[0].data.length, 128 * 64 * 3);
+    assert.equal(result.images[0]!.width, 128);
+    assert.equal(result.images[0]!.height, 64);
+    assert.equal(result.images[0]!.data.length, 128 * 64 * 3);
   });
 });

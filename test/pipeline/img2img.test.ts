@@ -31,13 +31,13 @@ describe('img2img', () => {
         for (const strength of [0.2, 0.5, 0.9]) {
           const req = request({ initImage: init, strength, steps: 10, sampler: 'ddim', seed: 3 });
           const result = await pipeline.generate(req);
-          const image = result.images[0];
+          const image = result.images[0]!;
           assert.ok(distinctValues(image) > 1);
           const again = await pipeline.generate(req);
-          assert.deepEqual(again.images[0].data, image.data, `strength ${strength}: same seed, same pixels`);
+          assert.deepEqual(again.images[0]!.data, image.data, `strength ${strength}: same seed, same pixels`);
           distances.push(meanAbsDiff(image, init));
         }
-        assert.ok(distances[0] < distances[1] && distances[1] < distances[2], `distance from the init image grows with strength: ${distances.map((d) => d.toFixed(2)).join(' < ')}`);
+        assert.ok(distances[0]! < distances[1]! && distances[1]! < distances[2]!, `distance from the init image grows with strength: ${distances.map((d) => d.toFixed(2)).join(' < ')}`);
       } finally {
         await pipeline.dispose();
       }
@@ -50,7 +50,7 @@ describe('img2img', () => {
       const a = await pipeline.generate(request({ initImage: initImage(), strength: 0.5, steps: 10 }));
       const flat = { data: new Uint8Array(64 * 64 * 3).fill(200), width: 64, height: 64 };
       const b = await pipeline.generate(request({ initImage: flat, strength: 0.5, steps: 10 }));
-      assert.ok(meanAbsDiff(a.images[0], b.images[0]) > 1);
+      assert.ok(meanAbsDiff(a.images[0]!, b.images[0]!) > 1);
     } finally {
       await pipeline.dispose();
     }

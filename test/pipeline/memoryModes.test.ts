@@ -31,10 +31,10 @@ describe('low-memory mode gives the same pixels as normal mode', () => {
       const low = await generateWith(name, { lowMemory: true }, req);
       assert.equal(low.result.images.length, normal.result.images.length);
       for (let i = 0; i < normal.result.images.length; i++) {
-        const diff = maxAbsDiff(low.result.images[i], normal.result.images[i]);
+        const diff = maxAbsDiff(low.result.images[i]!, normal.result.images[i]!);
         // Batch-1 passes may sum in another order than one batched pass: allow one 8-bit step.
         assert.ok(diff <= 1, `image ${i}: max difference ${diff}`);
-        assert.equal(low.result.images[i].nsfw, normal.result.images[i].nsfw);
+        assert.equal(low.result.images[i]!.nsfw, normal.result.images[i]!.nsfw);
       }
     });
   }
@@ -45,7 +45,7 @@ describe('low-memory mode gives the same pixels as normal mode', () => {
     const req = request({ initImage: { data, width: init, height: init }, strength: 0.75, count: 2 });
     const normal = await generateWith('tiny-sd15', {}, req);
     const low = await generateWith('tiny-sd15', { lowMemory: true }, req);
-    for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(low.result.images[i], normal.result.images[i]) <= 1);
+    for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(low.result.images[i]!, normal.result.images[i]!) <= 1);
   });
 });
 
@@ -124,9 +124,9 @@ describe('attention slicing modes give the same pixels (within 1)', () => {
         const other = await generateWith(name, { attentionSlicing: mode }, req);
         applied.add(other.info.attention);
         for (let i = 0; i < 2; i++) {
-          const diff = maxAbsDiff(other.result.images[i], reference.result.images[i]);
+          const diff = maxAbsDiff(other.result.images[i]!, reference.result.images[i]!);
           assert.ok(diff <= tolerance, `mode ${mode} (${other.info.attention}), image ${i}: max difference ${diff}`);
-          const mean = meanAbsDiff(other.result.images[i], reference.result.images[i]);
+          const mean = meanAbsDiff(other.result.images[i]!, reference.result.images[i]!);
           assert.ok(mean < 0.05, `mode ${mode}, image ${i}: mean difference ${mean}`);
         }
       }

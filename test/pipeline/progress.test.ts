@@ -23,7 +23,7 @@ describe('progress events', () => {
     assert.equal(result.stepsRun, 6);
     assert.deepEqual(events.map((e) => e.step), [1, 2, 3, 4, 5, 6]);
     assert.ok(events.every((e) => e.total === 6));
-    assert.ok(events.every((e, i) => i === 0 || e.elapsedMs >= events[i - 1].elapsedMs));
+    assert.ok(events.every((e, i) => i === 0 || e.elapsedMs >= events[i - 1]!.elapsedMs));
     assert.ok(events.every((e) => e.preview === undefined));
   });
 
@@ -57,9 +57,9 @@ describe('progress events', () => {
   test('previews show the image converging: the last preview is closer to the next-to-last than the first', async () => {
     const { events } = await collect({ sampler: 'ddim', steps: 8, previewEvery: 1 });
     const previews = events.filter((e) => e.preview).map((e) => e.preview!.data);
-    const dist = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0);
+    const dist = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]!), 0);
     const last = previews.length - 1;
-    assert.ok(dist(previews[last], previews[last - 1]) <= dist(previews[last], previews[0]));
+    assert.ok(dist(previews[last]!, previews[last - 1]!) <= dist(previews[last]!, previews[0]!));
   });
 
   test('without a preview decoder (or in low-memory mode) previews are the linear latent map, at latent size', async () => {

@@ -19,10 +19,10 @@ describe('each sampler on tiny-sd15', () => {
       const result = await pipeline.generate(request({ sampler, steps: 5, seed: 99 }));
       assert.equal(result.sampler, sampler);
       assert.ok(result.stepsRun >= 5, `ran ${result.stepsRun} steps`);
-      const image = result.images[0];
+      const image = result.images[0]!;
       assert.ok(distinctValues(image) > 1, 'not a constant image');
       const again = await pipeline.generate(request({ sampler, steps: 5, seed: 99 }));
-      assert.deepEqual(again.images[0].data, image.data, 'deterministic for a seed (ancestral noise included)');
+      assert.deepEqual(again.images[0]!.data, image.data, 'deterministic for a seed (ancestral noise included)');
       images.set(sampler, image);
     });
   }

@@ -144,7 +144,7 @@ describe('tiny-sdxl', () => {
       assert.equal(off.info.attention, 'off');
       const a = await pipeline.generate(request({ steps: 3, guidance: 5 }));
       const b = await off.generate(request({ steps: 3, guidance: 5 }));
-      assert.ok(maxAbsDiff(a.images[0], b.images[0]) <= 1);
+      assert.ok(maxAbsDiff(a.images[0]!, b.images[0]!) <= 1);
     } finally {
       await off.dispose();
     }
@@ -154,10 +154,10 @@ describe('tiny-sdxl', () => {
     test(`sampler ${sampler}: runs, deterministic for a seed`, async () => {
       const result = await pipeline.generate(request({ sampler, steps: 4, seed: 5, guidance: 5 }));
       assert.equal(result.sampler, sampler);
-      const image = result.images[0];
+      const image = result.images[0]!;
       assert.ok(distinctValues(image) > 10, 'not a flat image');
       const again = await pipeline.generate(request({ sampler, steps: 4, seed: 5, guidance: 5 }));
-      assert.deepEqual(again.images[0].data, image.data);
+      assert.deepEqual(again.images[0]!.data, image.data);
       images.set(sampler, image);
     });
   }
@@ -173,20 +173,20 @@ describe('tiny-sdxl', () => {
     const base = await pipeline.generate(request({ prompt: 'a photo of a cat', guidance: 5, steps: 3 }));
     const prompt = await pipeline.generate(request({ prompt: 'the red dog', guidance: 5, steps: 3 }));
     const negative = await pipeline.generate(request({ prompt: 'a photo of a cat', negativePrompt: 'dog', guidance: 5, steps: 3 }));
-    assert.ok(meanAbsDiff(base.images[0], prompt.images[0]) > 0.1, 'prompt');
-    assert.ok(meanAbsDiff(base.images[0], negative.images[0]) > 0.1, 'negative prompt');
+    assert.ok(meanAbsDiff(base.images[0]!, prompt.images[0]!) > 0.1, 'prompt');
+    assert.ok(meanAbsDiff(base.images[0]!, negative.images[0]!) > 0.1, 'negative prompt');
     const wide = await pipeline.generate(request({ width: 96, height: 64, guidance: 5, steps: 3 }));
-    assert.equal(wide.images[0].width, 96);
+    assert.equal(wide.images[0]!.width, 96);
   });
 
   test('batch of 2 equals single runs of seed and seed + 1; low-memory mode gives the same pixels', async () => {
     const batch = await pipeline.generate(request({ count: 2, seed: 11, guidance: 4, steps: 3, negativePrompt: 'photo' }));
     const one = await pipeline.generate(request({ seed: 12, guidance: 4, steps: 3, negativePrompt: 'photo' }));
-    assert.ok(maxAbsDiff(batch.images[1], one.images[0]) <= 1);
+    assert.ok(maxAbsDiff(batch.images[1]!, one.images[0]!) <= 1);
     const low = await loadTestPipeline('tiny-sdxl', { lowMemory: true });
     try {
       const lowBatch = await low.generate(request({ count: 2, seed: 11, guidance: 4, steps: 3, negativePrompt: 'photo' }));
-      for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(batch.images[i], lowBatch.images[i]) <= 1, `image ${i}`);
+      for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(batch.images[i]!, lowBatch.images[i]!) <= 1, `image ${i}`);
     } finally {
       await low.dispose();
     }
@@ -197,10 +197,10 @@ describe('tiny-sdxl', () => {
     const byDefault = await pipeline.generate(request({ initImage: init, steps: 10, guidance: 5, seed: 2 }));
     assert.equal(byDefault.stepsRun, 3, 'int(10 x 0.3) steps');
     const explicit = await pipeline.generate(request({ initImage: init, steps: 10, guidance: 5, seed: 2, strength: 0.3 }));
-    assert.deepEqual(explicit.images[0].data, byDefault.images[0].data);
+    assert.deepEqual(explicit.images[0]!.data, byDefault.images[0]!.data);
     const strong = await pipeline.generate(request({ initImage: init, steps: 10, guidance: 5, seed: 2, strength: 0.9 }));
     assert.equal(strong.stepsRun, 9);
-    assert.ok(meanAbsDiff(byDefault.images[0], init) < meanAbsDiff(strong.images[0], init), 'more strength, further from the init image');
+    assert.ok(meanAbsDiff(byDefault.images[0]!, init) < meanAbsDiff(strong.images[0]!, init), 'more strength, further from the init image');
   });
 });
 
@@ -212,12 +212,12 @@ describe('tiny-sdxl-turbo (fp16, Euler ancestral, trailing spacing)', () => {
       for (const steps of [1, 2, 4]) {
         const result = await pipeline.generate(request({ guidance: 0, steps, sampler: 'euler-a', seed: 4 }));
         assert.equal(result.stepsRun, steps);
-        assert.ok(distinctValues(result.images[0]) > 10);
+        assert.ok(distinctValues(result.images[0]!) > 10);
       }
       // guidance 0 ignores the negative prompt (no unconditional pass)
       const a = await pipeline.generate(request({ guidance: 0, steps: 1, seed: 4 }));
       const b = await pipeline.generate(request({ guidance: 0, steps: 1, seed: 4, negativePrompt: 'dog' }));
-      assert.deepEqual(a.images[0].data, b.images[0].data);
+      assert.deepEqual(a.images[0]!.data, b.images[0]!.data);
     } finally {
       await pipeline.dispose();
     }

@@ -33,7 +33,7 @@ async function row(text: string, width = 64, height = 64): Promise<SdxlClosedFor
 
 /** Colours differ by more than the ±1 the comparison allows on at least one channel. */
 function distinct(a: readonly number[], b: readonly number[]): boolean {
-  return a.some((v, i) => Math.abs(v - b[i]) > 2);
+  return a.some((v, i) => Math.abs(v - b[i]!) > 2);
 }
 
 /** Not clipped: a channel at 0 or 255 could hide an error. */
@@ -144,7 +144,7 @@ describe('SDXL float16 VAE with force_upcast: decoded in float32, as diffusers u
       const upcast = await loadTestPipeline('closed-form-sdxl-fp16-vae', { modelDir: dir });
       try {
         const result = await upcast.generate(request({ prompt, guidance: 1, sampler: 'ddim' }));
-        assert.equal(firstPixelOff(result.images[0], rgb, 1), undefined, `expected ${rgb}`);
+        assert.equal(firstPixelOff(result.images[0]!, rgb, 1), undefined, `expected ${rgb}`);
       } finally {
         await upcast.dispose();
       }
@@ -155,7 +155,7 @@ describe('SDXL float16 VAE with force_upcast: decoded in float32, as diffusers u
       const half = await loadTestPipeline('closed-form-sdxl-fp16-vae', { modelDir: dir });
       try {
         const result = await half.generate(request({ prompt, guidance: 1, sampler: 'ddim' }));
-        assert.notEqual(firstPixelOff(result.images[0], rgb, 10), undefined, 'float16 decoding must be visibly wrong');
+        assert.notEqual(firstPixelOff(result.images[0]!, rgb, 10), undefined, 'float16 decoding must be visibly wrong');
       } finally {
         await half.dispose();
       }

@@ -32,7 +32,7 @@ describe('PipelineWorker', () => {
     try {
       const modelPath = join(dir, 'sr.onnx');
       await writeFile(modelPath, srModel({ io: 'float32', inputDims: [1, 3, 'height', 'width'] }));
-      const image = (await worker.generate(request({ seed: 3 }))).images[0];
+      const image = (await worker.generate(request({ seed: 3 }))).images[0]!;
       const viaWorker = await worker.upscale(image, 2, modelPath);
       assert.equal(viaWorker.method, 'onnx');
       assert.deepEqual([viaWorker.image.width, viaWorker.image.height], [128, 128]);
@@ -43,7 +43,7 @@ describe('PipelineWorker', () => {
       assert.deepEqual([lanczos.image.width, lanczos.image.height], [256, 256]);
       await assert.rejects(worker.upscale(image, 2, join(dir, 'missing.onnx')));
       // a failed upscale leaves the worker serving
-      assert.equal((await worker.generate(request({ seed: 3 }))).images[0].width, 64);
+      assert.equal((await worker.generate(request({ seed: 3 }))).images[0]!.width, 64);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -60,10 +60,10 @@ describe('PipelineWorker', () => {
       const direct = await local.generate(req);
       assert.equal(viaWorker.images.length, 2);
       for (let i = 0; i < 2; i++) {
-        assert.ok(viaWorker.images[i].data instanceof Uint8Array, 'pixels cross the IPC channel as bytes');
-        assert.deepEqual(viaWorker.images[i].data, direct.images[i].data);
-        assert.equal(viaWorker.images[i].seed, 8 + i);
-        assert.equal(viaWorker.images[i].nsfw, direct.images[i].nsfw);
+        assert.ok(viaWorker.images[i]!.data instanceof Uint8Array, 'pixels cross the IPC channel as bytes');
+        assert.deepEqual(viaWorker.images[i]!.data, direct.images[i]!.data);
+        assert.equal(viaWorker.images[i]!.seed, 8 + i);
+        assert.equal(viaWorker.images[i]!.nsfw, direct.images[i]!.nsfw);
       }
       assert.equal(viaWorker.stepsRun, direct.stepsRun);
       assert.ok(viaWorker.onnxMs > 0 && viaWorker.onnxMs <= viaWorker.elapsedMs + 1);
@@ -78,7 +78,7 @@ describe('PipelineWorker', () => {
     assert.deepEqual(events.map((e) => `${e.step}/${e.total}`), ['1/5', '2/5', '3/5', '4/5', '5/5']);
     const previews = events.filter((e) => e.preview);
     assert.deepEqual(previews.map((e) => e.step), [2, 4]);
-    assert.ok(previews[0].preview!.data instanceof Uint8Array);
+    assert.ok(previews[0]!.preview!.data instanceof Uint8Array);
   });
 
   test('invalid requests come back as InvalidRequestError', async () => {
@@ -111,7 +111,7 @@ describe('PipelineWorker', () => {
 
   test('requests sent together are served one after another', async () => {
     const results = await Promise.all([1, 2, 3].map((seed) => worker.generate(request({ seed }))));
-    assert.deepEqual(results.map((r) => r.images[0].seed), [1, 2, 3]);
+    assert.deepEqual(results.map((r) => r.images[0]!.seed), [1, 2, 3]);
   });
 
   test('SIGINT (Ctrl-C in the terminal) does not kill the inference process; its parent decides', async () => {
