@@ -47,7 +47,7 @@ async function child(): Promise<void> {
 async function main(): Promise<void> {
   const dir = join(tmpdir(), 'imagine-bot-vae-bench');
   mkdirSync(dir, { recursive: true });
-  const paths: Record<string, string> = {};
+  const paths = {} as Record<'full' | 'tiny', string>; // both filled by the loop below
   for (const [name, spec] of [['full', FULL], ['tiny', TINY]] as const) {
     const path = join(dir, `${name}.onnx`);
     if (!existsSync(path)) writeFileSync(path, encodeModel(buildVaeDecoderLike(spec)));

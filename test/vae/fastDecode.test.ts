@@ -29,7 +29,7 @@ test('fastDecode decodes the final image with vae_decoder_tiny; off by default',
       const pipeline = await StableDiffusionPipeline.load({ modelDir: folder, provider: 'cpu', attentionSlicing: 'off', lowMemory: false, fastDecode });
       try {
         const { images } = await pipeline.generate(request);
-        assert.equal(isConstant(images[0].data), fastDecode === true, `fastDecode ${fastDecode}`);
+        assert.equal(isConstant(images[0]!.data), fastDecode === true, `fastDecode ${fastDecode}`);
       } finally {
         await pipeline.dispose();
       }
