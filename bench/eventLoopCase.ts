@@ -1,5 +1,5 @@
 // Event-loop responsiveness of the process that asks for an image (the bot): the generation runs either in this
-// process (StableDiffusionPipeline) or in the inference process (PipelineWorker). ONNX Runtime's run() holds the
+// process (StableDiffusionPipeline) or in the inference process (InferenceProcess). ONNX Runtime's run() holds the
 // calling thread for the whole UNet pass, so in-process every step freezes the loop; through the worker, only the
 // progress messages reach it. Run in its own process by bench/run.ts.
 //   npx tsx bench/eventLoopCase.ts --mode in-process|worker --model <dir> [--attention auto --width 512 --height 512
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { StableDiffusionPipeline } from '../src/pipeline/pipeline.ts';
 import type { GenerateRequest, PipelineOptions } from '../src/pipeline/types.ts';
-import { PipelineWorker } from '../src/pipeline/worker/client.ts';
+import { InferenceProcess } from '../src/pipeline/inferenceProcess/client.ts';
 import { sendResult } from './childProcess.ts';
 import { parseAttention } from './pipelineCase.ts';
 
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   let generate: () => Promise<unknown>;
   let close: () => Promise<void>;
   if (mode === 'worker') {
-    const worker = await PipelineWorker.start(options);
+    const worker = await InferenceProcess.start(options);
     generate = () => worker.generate(request);
     close = () => worker.dispose();
   } else {

@@ -2,7 +2,7 @@
 // Parts (default: all):
 //   tiny        the test models (tiny-sd15, tiny-sd15-fp16, tiny-sd2-v, tiny-lcm): per-step time, JS share, peak RSS
 //   synthetic   a UNet with SD 1.5's first-level compute at 512x512, attention auto vs off, each in its own process
-//   eventloop   the requesting process's event-loop delay, generating in-process vs through PipelineWorker
+//   eventloop   the requesting process's event-loop delay, generating in-process vs through InferenceProcess
 //   pipeline    = tiny + synthetic + eventloop
 //   attention   bench/attention.ts (attention modes on a UNet-like graph)
 //   moderation  bench/moderation.ts (prompt matcher speed)
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
 
   if (parts.has('eventloop')) {
     const { size, steps } = SIZES.eventloop;
-    console.log(`\n[eventloop] synthetic UNet at ${size}x${size}, ${steps} steps, attention auto: in-process vs PipelineWorker`);
+    console.log(`\n[eventloop] synthetic UNet at ${size}x${size}, ${steps} steps, attention auto: in-process vs InferenceProcess`);
     eventLoop = [];
     for (const mode of ['in-process', 'worker']) {
       process.stdout.write(`  ${mode} ... `);

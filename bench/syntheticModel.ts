@@ -10,7 +10,7 @@ import { GraphBuilder, pseudoRandom, valueInfo, writeModel } from '../scripts/te
 import { ensureTestModels } from '../test/fixtures/models.ts';
 import { buildSyntheticUnet, LATENT_CHANNELS, type SyntheticUnetSpec } from './syntheticUnet.ts';
 
-export const BENCH_MODELS_ROOT = fileURLToPath(new URL('./.models/', import.meta.url));
+export const BENCH_MODELS_ROOT = fileURLToPath(new URL('.models/', import.meta.url));
 const SEQUENCE = 77;
 
 /** input_ids [b, s] int32 -> last_hidden_state = tanh(E[ids] + P[s]) [b, s, hidden]: a CLIP-shaped embedding, cheaply. */

@@ -10,7 +10,7 @@ export interface BotMetrics {
   registry: Registry;
   /** Prometheus text exposition of every metric. */
   render(): Promise<string>;
-  /** Counts one restart of the inference worker (wired to WorkerEngine's 'crash' event). */
+  /** Counts one restart of the inference worker (wired to InferenceEngine's 'crash' event). */
   workerRestarted(): void;
 }
 

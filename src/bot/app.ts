@@ -7,7 +7,7 @@ import { logger as defaultLogger, type Logger } from '../log.ts';
 import { openDatabase, JobStore, GenerationStore } from '../storage/index.ts';
 import { ModerationService } from '../moderation/index.ts';
 import { loadModelCatalog, type ModelCatalog } from '../models/catalog.ts';
-import { WorkerEngine, type GenerationEngine } from '../jobs/engine.ts';
+import { InferenceEngine, type GenerationEngine } from '../jobs/inferenceEngine.ts';
 import { ModelPool } from '../jobs/modelPool.ts';
 import { ModelSettingsStore } from '../moderation/modelSettings.ts';
 import { BotModels } from './models.ts';
@@ -47,7 +47,7 @@ async function startModelPool(config: Config, catalog: ModelCatalog, log: Logger
     budgetBytes: config.modelMemoryBudget,
     log: (message) => log.info({ models: true }, message),
     startEngine: async (model) => {
-      const engine = await WorkerEngine.start(
+      const engine = await InferenceEngine.start(
         { modelDir: model.dir, provider: config.provider, attentionSlicing: config.attentionSlicing, lowMemory: config.lowMemory, vaeTiling: config.vaeTiling, fastDecode: config.fastDecode, intraOpThreads: config.intraOpThreads, graphCache: config.graphCache },
         { idleReleaseMs: config.idleReleaseMs, log: (message) => (isWarning(message) ? log.warn({ worker: true, model: model.name }, message) : log.info({ worker: true, model: model.name }, message)) },
       );
@@ -135,7 +135,7 @@ export async function startBot(config: Config, options: StartOptions = {}): Prom
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (config.metricsPort !== undefined) {
     const metrics = createMetrics(jobs);
-    if (engine instanceof WorkerEngine || engine instanceof ModelPool) engine.on('crash', () => metrics.workerRestarted());
+    if (engine instanceof InferenceEngine || engine instanceof ModelPool) engine.on('crash', () => metrics.workerRestarted());
     try {
       metricsServer = await serveMetrics(metrics, config.metricsPort);
       log.info({ port: metricsServer.port }, 'metrics endpoint listening on /metrics');

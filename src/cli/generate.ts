@@ -1,5 +1,5 @@
 // `npm run --silent generate -- --model DIR --prompt TEXT --out FILE.png [options]`: one generation from the command
-// line, through the same inference process (PipelineWorker) the bot uses.
+// line, through the same inference process (InferenceProcess) the bot uses.
 //
 // Output contract: stdout holds only the paths written, one per line (FILE.png, or FILE-1.png ... FILE-N.png for
 // --count N > 1), so scripts can read it. Each PNG carries A1111 "parameters" text; running again with those values
@@ -22,7 +22,7 @@ import { GenerationCancelledError, InvalidRequestError, validateRequest } from '
 import { encodePng } from '../pipeline/png.ts';
 import { FALLBACK_DEFAULTS, randomSeed } from '../pipeline/request.ts';
 import type { GenerateRequest, ProgressEvent, RgbImage } from '../pipeline/types.ts';
-import { PipelineWorker, type WorkerResult } from '../pipeline/worker/client.ts';
+import { InferenceProcess, type WorkerResult } from '../pipeline/inferenceProcess/client.ts';
 import { writeFileAtomic } from '../storage/files.ts';
 import { modelFolderFix } from '../models/verify.ts';
 import { outputPaths, parseGenerateArgs, UsageError, type GenerateArgs } from './generateArgs.ts';
@@ -219,7 +219,7 @@ async function run(argv: readonly string[]): Promise<number> {
   // it cleanly. While writing: finish the atomic writes first. A second Ctrl-C always exits at once.
   let phase: 'prepare' | 'generate' | 'write' = 'prepare';
   let interrupts = 0;
-  let worker: PipelineWorker | undefined;
+  let worker: InferenceProcess | undefined;
   const controller = new AbortController();
   const onSignal = () => {
     interrupts++;
@@ -235,7 +235,7 @@ async function run(argv: readonly string[]): Promise<number> {
 
   const progress = progressPrinter();
   try {
-    worker = await PipelineWorker.start(
+    worker = await InferenceProcess.start(
       { modelDir: folder.dir, provider: args.provider, attentionSlicing: args.attentionSlicing, lowMemory: args.lowMemory, vaeTiling: args.vaeTiling, fastDecode: args.fastDecode, intraOpThreads: args.threads },
       { log },
     );

@@ -1,7 +1,7 @@
 // /help: what the bot can do and what each /imagine option means.
 import { ApplicationCommandType, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
-import { forDiscordJs, notice } from '../discord/render.ts';
+import { forDiscordJs, notice } from '../discord/messageBodies.ts';
 import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
 
 export const help: SlashCommand = {

@@ -9,7 +9,7 @@ import type { AuditEntry, Limits, ServerTermKind, TermList } from '../moderation
 import { MAX_TERM_LENGTH } from '../moderation/index.ts';
 import { effectiveLimits } from '../discord/requests.ts';
 import { rangeOf } from '../pipeline/request.ts';
-import { quotePrompt, NO_PINGS } from '../discord/render.ts';
+import { quotePrompt, NO_PINGS } from '../discord/messageBodies.ts';
 import { autoModStatus, refreshAutoModRules, type AutoModStatus } from '../discord/autoModSync.ts';
 import { discordCode, isMissingPermission } from '../discord/jobMessage.ts';
 import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, parseMessageRef, replyPrivately, type PrivateBody } from '../discord/modShared.ts';

@@ -1,7 +1,7 @@
 // /queue: what is running and waiting, and where the caller's own jobs are.
 import { ApplicationCommandType, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
-import { forDiscordJs, notice, quotePrompt, formatDuration } from '../discord/render.ts';
+import { forDiscordJs, notice, quotePrompt, formatDuration } from '../discord/messageBodies.ts';
 
 export const queue: SlashCommand = {
   kind: 'slash',

@@ -1,7 +1,7 @@
 // /status: models (which are loaded, or in Redis mode which worker holds which), provider, queue depth, uptime, speed.
 import { ApplicationCommandType, MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext, SlashCommand } from '../bot/types.ts';
-import { forDiscordJs, formatDuration, notice } from '../discord/render.ts';
+import { forDiscordJs, formatDuration, notice } from '../discord/messageBodies.ts';
 import { ModelPool } from '../jobs/modelPool.ts';
 import { formatBytes } from '../models/catalog.ts';
 import { RemoteEngine } from '../scale/remoteEngine.ts';

@@ -6,7 +6,7 @@ import { ApplicationCommandType, ButtonStyle, ComponentType, InteractionContextT
 import type { BotContext, ComponentHandler, MessageMenuCommand } from '../bot/types.ts';
 import type { GenerationRecord } from '../storage/index.ts';
 import { discordCode, isMissingPermission } from '../discord/jobMessage.ts';
-import { quotePrompt } from '../discord/render.ts';
+import { quotePrompt } from '../discord/messageBodies.ts';
 import { deleteImageId, WHO_MADE_PREFIX } from '../discord/customIds.ts';
 import { clip, discordTime, hasManageMessages, NEEDS_MANAGE_MESSAGES, replyPrivately, resolvedEntry, type PrivateBody } from '../discord/modShared.ts';
 

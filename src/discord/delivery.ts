@@ -11,7 +11,7 @@ import type { GenerationStore } from '../storage/index.ts';
 import { fitUpload, FitUploadError } from '../pipeline/fitUpload.ts';
 import { JobMessage, isMissingPermission, type Upload } from './jobMessage.ts';
 import { ProgressReporter } from './progressReporter.ts';
-import { cancelledBody, failedBody, NO_PINGS, progressBody, queuedBody, quotePrompt, resultBody, type MessageBody, type ResultFileView } from './render.ts';
+import { cancelledBody, failedBody, NO_PINGS, progressBody, queuedBody, quotePrompt, resultBody, type MessageBody, type ResultFileView } from './messageBodies.ts';
 import type { Requester } from './requester.ts';
 import { z } from 'zod';
 import { createdReply, messageWithFooters, parseReply } from './restReplies.ts';

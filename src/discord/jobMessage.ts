@@ -5,7 +5,7 @@
 import { DiscordAPIError, RESTJSONErrorCodes, Routes, type REST } from 'discord.js';
 import type { RawFile } from '@discordjs/rest';
 import type { JobRow } from '../jobs/service.ts';
-import type { MessageBody } from './render.ts';
+import type { MessageBody } from './messageBodies.ts';
 import { createdReply, editedReply, parseReply } from './restReplies.ts';
 
 /** Stop using a token a little before Discord does, so a slow upload does not straddle the expiry. */

@@ -1,7 +1,7 @@
 // Small pieces the moderation commands and the moderation log share: private replies, permission checks, message
 // references, and closing a log entry once a moderator acted on it. Here in the Discord glue, below the commands, so
 // that src/discord never reaches up into src/commands.
-import { NO_PINGS } from './render.ts';
+import { NO_PINGS } from './messageBodies.ts';
 import { MessageFlags, PermissionFlagsBits, type APIActionRowComponent, type APIButtonComponent, type APIEmbed, type ButtonInteraction, type RepliableInteraction } from 'discord.js';
 
 export interface PrivateBody {

@@ -10,7 +10,7 @@ import { clip, discordTime, hasManageGuild, NEEDS_MANAGE_GUILD, replyPrivately, 
 import { discordCode, isMissingPermission } from './jobMessage.ts';
 import { deleteImageId } from './customIds.ts';
 import type { ModerationReporter } from './delivery.ts';
-import { NO_PINGS, quotePrompt, type MessageBody } from './render.ts';
+import { NO_PINGS, quotePrompt, type MessageBody } from './messageBodies.ts';
 import type { Requester } from './requester.ts';
 
 const PREFIX = 'modlog';

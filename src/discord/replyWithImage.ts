@@ -14,7 +14,7 @@ import { addInitImage, firstImageAttachment } from './initImages.ts';
 import { addMask } from './maskImages.ts';
 import { isMissingPermission } from './jobMessage.ts';
 import { fromDiscordJs, messageImageUrl } from './messageImage.ts';
-import { forDiscordJs, notice, queuedBody } from './render.ts';
+import { forDiscordJs, notice, queuedBody } from './messageBodies.ts';
 import { buildParams, channelIsAgeRestricted, checkRequest, effectiveLimits, RequestError, submit, uploadLimitOf } from './requests.ts';
 import { createdReply, parseReply } from './restReplies.ts';
 

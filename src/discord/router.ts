@@ -5,7 +5,7 @@
 import { DiscordjsErrorCodes, MessageFlags, type ChatInputCommandInteraction, type Interaction, type Message } from 'discord.js';
 import type { BotCommand, BotContext, ComponentHandler, MessageHandler } from '../bot/types.ts';
 import { optionProblem, type OptionProblem } from './commandOptions.ts';
-import { forDiscordJs, notice } from './render.ts';
+import { forDiscordJs, notice } from './messageBodies.ts';
 import { WarningThrottle } from './warningThrottle.ts';
 
 /** discord.js's errors for options a handler asked for that the interaction does not have in that type. */

@@ -4,7 +4,7 @@
 import { MessageFlags, type RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../bot/types.ts';
 import type { JobParams } from '../jobs/types.ts';
-import { forDiscordJs, queuedBody, notice } from './render.ts';
+import { forDiscordJs, queuedBody, notice } from './messageBodies.ts';
 import { submit } from './requests.ts';
 
 /** Discord's interaction tokens live 15 minutes. */

@@ -1,4 +1,4 @@
-// Several models behind one GenerationEngine. Each loaded model has its own inference process (a WorkerEngine), so
+// Several models behind one GenerationEngine. Each loaded model has its own inference process (a InferenceEngine), so
 // releasing a model gives all its memory back to the system (ending a process frees what ONNX Runtime's arenas would
 // keep). Models load on first use and stay loaded while the estimated sizes of the loaded ones (ONNX files, see
 // catalog.ts) fit the memory budget; a model that does not fit releases the least recently used idle ones first. A
@@ -9,9 +9,9 @@ import type { PipelineInfo } from '../pipeline/pipeline.ts';
 import { InvalidRequestError } from '../pipeline/pipeline.ts';
 import type { GenerateRequest, RgbImage } from '../pipeline/types.ts';
 import type { UpscaleResult } from '../pipeline/upscale.ts';
-import type { WorkerResult } from '../pipeline/worker/client.ts';
+import type { WorkerResult } from '../pipeline/inferenceProcess/client.ts';
 import { formatBytes, type CatalogModel, type ModelCatalog } from '../models/catalog.ts';
-import type { GenerateHooks, GenerationEngine } from './engine.ts';
+import type { GenerateHooks, GenerationEngine } from './inferenceEngine.ts';
 
 export interface ModelPoolEvents {
   loaded: [{ model: string; ms: number; bytes: number }];
@@ -24,7 +24,7 @@ export interface ModelPoolOptions {
   catalog: ModelCatalog;
   /** Bytes the loaded models may take together. */
   budgetBytes: number;
-  /** Starts one model's engine (a WorkerEngine on its folder; tests pass fakes). */
+  /** Starts one model's engine (a InferenceEngine on its folder; tests pass fakes). */
   startEngine: (model: CatalogModel) => Promise<GenerationEngine>;
   log?: (message: string) => void;
   /** Clock for least-recently-used order (tests). */

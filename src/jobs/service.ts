@@ -1,5 +1,5 @@
 // Jobs from acceptance to delivery, without Discord: persist (SQLite), queue (fair, limited), run (inference worker,
-// through render.ts, which the Redis workers share), write the PNGs (atomically, with metadata), and announce each
+// through runJob.ts, which the Redis workers share), write the PNGs (atomically, with metadata), and announce each
 // change as an event. The Discord layer listens and talks to users; a restart calls start() again and nothing
 // accepted is lost.
 import { randomUUID } from 'node:crypto';
@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { JobQueue, QueueRefusal, type Job, type JobQueueBackend } from '../queue/index.ts';
 import type { JobRecord, JobStore } from '../storage/index.ts';
 import { GenerationCancelledError, InvalidRequestError } from '../pipeline/pipeline.ts';
-import { WorkerCrashedError } from '../pipeline/worker/client.ts';
-import type { GenerationEngine } from './engine.ts';
-import { renderJob, writeJobFiles, type RenderInputs } from './render.ts';
+import { WorkerCrashedError } from '../pipeline/inferenceProcess/client.ts';
+import type { GenerationEngine } from './inferenceEngine.ts';
+import { renderJob, writeJobFiles, type RenderInputs } from './runJob.ts';
 import type { JobParams, JobProgress, JobResult } from './types.ts';
 
 export type JobRow = JobRecord<JobParams, JobResult>;

@@ -1,7 +1,7 @@
 // Stable Diffusion (1.x/2.x and SDXL) txt2img and img2img over a diffusers/optimum ONNX export, as diffusers' pipelines
 // compute them: text conditioning (per family, ./conditioning.ts), seeded initial noise, the scheduler loop with
 // classifier-free guidance, VAE decode, safety check.
-// No Discord and no threads here: the worker process (./worker) wraps this class so ONNX Runtime's blocking runs
+// No Discord and no threads here: the inference process (./inferenceProcess) wraps this class so ONNX Runtime's blocking runs
 // never stall the bot's event loop.
 import { loadModelFolder, type ModelFolder } from './modelFolder.ts';
 import { loadTokenizer } from './tokenizer.ts';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { imagineDefaultsSchema, type ImagineDefaults } from '../pipeline/modelFolder.ts';
 import type { PipelineInfo } from '../pipeline/pipeline.ts';
 import { generateRequestFields, SAMPLER_NAMES } from '../pipeline/request.ts';
-import { errorFromWire, WorkerCrashedError } from '../pipeline/worker/client.ts';
+import { errorFromWire, WorkerCrashedError } from '../pipeline/inferenceProcess/client.ts';
 import type { ImageFacts, JobOutcome, JobParams, JobProgress } from '../jobs/types.ts';
 
 /** BullMQ job data. The BullMQ job id is the bot's job id. */

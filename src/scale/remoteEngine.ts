@@ -1,8 +1,8 @@
 // What the bot shows about inference in redis mode (/status, /queue ETAs): the model as a live worker advertises
 // it, and step times measured from finished jobs. It generates nothing itself: jobs run on workers.
 import type { PipelineInfo } from '../pipeline/pipeline.ts';
-import type { WorkerResult } from '../pipeline/worker/client.ts';
-import type { GenerationEngine } from '../jobs/engine.ts';
+import type { WorkerResult } from '../pipeline/inferenceProcess/client.ts';
+import type { GenerationEngine } from '../jobs/inferenceEngine.ts';
 import type { JobResult } from '../jobs/types.ts';
 import type { WorkerAdvert } from './protocol.ts';
 

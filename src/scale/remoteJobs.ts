@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Queue, QueueEvents, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { abortKind, type Job } from '../queue/index.ts';
-import { writeJobFiles } from '../jobs/render.ts';
+import { writeJobFiles } from '../jobs/runJob.ts';
 import type { JobParams, JobProgress, JobResult } from '../jobs/types.ts';
 import { BlobStore } from './blobs.ts';
 import { CANCEL_CHANNEL, PREFIX, blobKey, cancelKey, eventsStreamKey, queueNameFor } from './keys.ts';

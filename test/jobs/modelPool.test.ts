@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ModelPool } from '../../src/jobs/modelPool.ts';
 import { ModelCatalog, type CatalogModel } from '../../src/models/catalog.ts';
-import type { GenerationEngine } from '../../src/jobs/engine.ts';
-import type { WorkerResult } from '../../src/pipeline/worker/client.ts';
+import type { GenerationEngine } from '../../src/jobs/inferenceEngine.ts';
+import type { WorkerResult } from '../../src/pipeline/inferenceProcess/client.ts';
 import { InvalidRequestError } from '../../src/pipeline/pipeline.ts';
 
 function model(name: string, bytes: number): CatalogModel {

@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { renderJob, writeJobFiles } from '../../src/jobs/render.ts';
-import type { GenerateHooks, GenerationEngine } from '../../src/jobs/engine.ts';
+import { renderJob, writeJobFiles } from '../../src/jobs/runJob.ts';
+import type { GenerateHooks, GenerationEngine } from '../../src/jobs/inferenceEngine.ts';
 import type { JobParams, JobProgress } from '../../src/jobs/types.ts';
 import { InvalidRequestError } from '../../src/pipeline/pipeline.ts';
 import { readPngParameters } from '../../src/pipeline/png.ts';
 import type { GenerateRequest, RgbImage } from '../../src/pipeline/types.ts';
-import type { WorkerResult } from '../../src/pipeline/worker/client.ts';
+import type { WorkerResult } from '../../src/pipeline/inferenceProcess/client.ts';
 
 function solid(width: number, height: number, value: number): RgbImage {
   return { data: new Uint8Array(width * height * 3).fill(value), width, height };

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '../bot/harness.ts';
-import { WorkerEngine } from '../../src/jobs/engine.ts';
+import { InferenceEngine } from '../../src/jobs/inferenceEngine.ts';
 import { ModelPool } from '../../src/jobs/modelPool.ts';
 import type { InteractionHandle, RecordedRequest } from '../emulator/index.ts';
 import { jobIdOf, resultMessages, saidTo, sleep } from './helpers.ts';
@@ -39,7 +39,7 @@ test('the inference worker is killed mid-job: the bot survives, the user is told
   const pool = h.bot.ctx.jobs.engine;
   assert.ok(pool instanceof ModelPool, 'local mode runs a ModelPool');
   const engine = pool.loadedEngine();
-  assert.ok(engine instanceof WorkerEngine, 'the default model is loaded in an inference process');
+  assert.ok(engine instanceof InferenceEngine, 'the default model is loaded in an inference process');
   const firstPid = engine.pid;
   assert.ok(firstPid, 'a worker is running');
   const handle = imagine('a windmill in a storm', { width: 256, height: 256, steps: 40 });

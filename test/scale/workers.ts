@@ -1,4 +1,4 @@
-// Worker processes for scale-out tests and the benchmark: `node --import tsx src/worker/index.ts`, exactly what
+// Worker processes for scale-out tests and the benchmark: `node --import tsx src/redisWorker/index.ts`, exactly what
 // `npm run worker` runs, each with its own name; waitForWorkers() reads the registry the bot reads.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/index.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/redisWorker/index.ts'], {
     cwd: ROOT,
     env: { ...process.env, ORT_THREADS: '1', LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'info', WORKER_NAME: name, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

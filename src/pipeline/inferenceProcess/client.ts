@@ -13,7 +13,7 @@ export class WorkerCrashedError extends Error {
   override name = 'WorkerCrashedError';
 }
 
-export interface WorkerStartOptions {
+export interface InferenceProcessOptions {
   /** Release model sessions after this long without a job (0 = keep them). */
   idleReleaseMs?: number;
   log?: (message: string) => void;
@@ -55,7 +55,7 @@ export function errorFromWire(error: WireError): Error {
   }
 }
 
-export class PipelineWorker extends EventEmitter {
+export class InferenceProcess extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private exited = false;
@@ -73,7 +73,7 @@ export class PipelineWorker extends EventEmitter {
   }
 
   /** Fork the inference process and load the model; rejects with the loader's own message when the model is bad. */
-  static start(options: PipelineOptions, start: WorkerStartOptions = {}): Promise<PipelineWorker> {
+  static start(options: PipelineOptions, start: InferenceProcessOptions = {}): Promise<InferenceProcess> {
     const child = fork(HOST, [], { execArgv: ['--import', TSX], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null, signal: string | null) => reject(new WorkerCrashedError(`the inference process exited while loading (${signal ?? `code ${code}`})`));
@@ -83,7 +83,7 @@ export class PipelineWorker extends EventEmitter {
         if (m.type === 'loaded') {
           child.off('message', onMessage);
           child.off('exit', onExit);
-          const worker = new PipelineWorker(child, m.info);
+          const worker = new InferenceProcess(child, m.info);
           if (start.log) worker.on('log', start.log);
           resolve(worker);
         } else if (m.type === 'load-failed') {

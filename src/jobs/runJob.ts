@@ -1,6 +1,6 @@
 // One job's work, apart from where its files go: JobParams -> GenerateRequest -> engine -> finished PNG bytes with the
 // A1111 parameters embedded (and the grid), or an upscaled PNG. The bot in local mode (JobService) and a Redis worker
-// (src/worker/consumer.ts, which shares no disk with the bot and sends the bytes back as blobs) both run this, and
+// (src/redisWorker/consumer.ts, which shares no disk with the bot and sends the bytes back as blobs) both run this, and
 // the bot writes either's bytes with writeJobFiles, so both modes leave the same files under the same names.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { encodeGridPng } from '../pipeline/grid.ts';
 import { upscale } from '../pipeline/upscale.ts';
 import { DEFAULT_STRENGTH } from '../pipeline/request.ts';
 import type { GenerateRequest, MaskImage, ProgressEvent, RgbImage } from '../pipeline/types.ts';
-import type { GenerationEngine } from './engine.ts';
+import type { GenerationEngine } from './inferenceEngine.ts';
 import type { ImageFacts, JobOutcome, JobParams, JobProgress, JobResult, JobResultFile } from './types.ts';
 
 export interface RenderInputs {

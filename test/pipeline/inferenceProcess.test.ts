@@ -9,21 +9,21 @@ import { srModel } from '../image/srModel.ts';
 import { after, before, describe, test } from 'node:test';
 import { GenerationCancelledError, InvalidRequestError } from '../../src/pipeline/pipeline.ts';
 import type { ProgressEvent } from '../../src/pipeline/types.ts';
-import { PipelineWorker, WorkerCrashedError } from '../../src/pipeline/worker/client.ts';
+import { InferenceProcess, WorkerCrashedError } from '../../src/pipeline/inferenceProcess/client.ts';
 import { loadTestPipeline, request, testOptions } from './helpers.ts';
 import { rangeOf } from '../../src/pipeline/request.ts';
 
 // As many steps as a request may ask for, at a size that keeps each step slow enough to act on mid-run.
 const LONG = request({ steps: rangeOf('steps').max, width: 512, height: 512, sampler: 'euler' });
 
-function exited(worker: PipelineWorker): Promise<void> {
+function exited(worker: InferenceProcess): Promise<void> {
   return new Promise((resolve) => (worker.alive ? worker.once('exit', () => resolve()) : resolve()));
 }
 
-describe('PipelineWorker', () => {
-  let worker: PipelineWorker;
+describe('InferenceProcess', () => {
+  let worker: InferenceProcess;
   before(async () => {
-    worker = await PipelineWorker.start(await testOptions('tiny-sd15'));
+    worker = await InferenceProcess.start(await testOptions('tiny-sd15'));
   });
   after(() => worker.dispose());
 
@@ -123,10 +123,10 @@ describe('PipelineWorker', () => {
   });
 });
 
-describe('PipelineWorker crashes and failures', () => {
+describe('InferenceProcess crashes and failures', () => {
   for (const how of ['worker.kill()', "process.kill(pid, 'SIGKILL')"] as const) {
     test(`killing the process with ${how} rejects the request in flight with WorkerCrashedError`, async () => {
-      const worker = await PipelineWorker.start(await testOptions('tiny-sd15'));
+      const worker = await InferenceProcess.start(await testOptions('tiny-sd15'));
       const gone = exited(worker);
       const kill = () => (how === 'worker.kill()' ? worker.kill() : process.kill(worker.pid!, 'SIGKILL'));
       let killed = false;
@@ -143,7 +143,7 @@ describe('PipelineWorker crashes and failures', () => {
 
   test('a missing model folder: start() rejects with the loader message', async () => {
     const dir = join(tmpdir(), 'imagine-no-such-model');
-    await assert.rejects(PipelineWorker.start(await testOptions('tiny-sd15', { modelDir: dir })), (err: unknown) => {
+    await assert.rejects(InferenceProcess.start(await testOptions('tiny-sd15', { modelDir: dir })), (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.equal(err.name, 'ModelFolderError');
       assert.equal(err.message, `${dir}: missing; expected a model folder in the diffusers ONNX layout (model_index.json, unet/model.onnx, ...)`);
@@ -157,7 +157,7 @@ describe('PipelineWorker crashes and failures', () => {
       const { cp } = await import('node:fs/promises');
       await cp((await testOptions('tiny-sd15')).modelDir, dir, { recursive: true, filter: (src) => !/attn-/.test(src) });
       await writeFile(join(dir, 'text_encoder', 'model.onnx'), 'not an onnx file');
-      await assert.rejects(PipelineWorker.start(await testOptions('tiny-sd15', { modelDir: dir })), (err: unknown) => {
+      await assert.rejects(InferenceProcess.start(await testOptions('tiny-sd15', { modelDir: dir })), (err: unknown) => {
         assert.ok(err instanceof Error && !(err instanceof WorkerCrashedError));
         assert.match(err.message, /text_encoder/);
         return true;
@@ -168,7 +168,7 @@ describe('PipelineWorker crashes and failures', () => {
   });
 
   test('dispose() ends the process', async () => {
-    const worker = await PipelineWorker.start(await testOptions('closed-form'));
+    const worker = await InferenceProcess.start(await testOptions('closed-form'));
     const gone = exited(worker);
     await worker.dispose();
     await gone;
@@ -177,7 +177,7 @@ describe('PipelineWorker crashes and failures', () => {
 });
 
 test('errorFromWire rebuilds the error classes callers branch on, and keeps any other name', async () => {
-  const { errorFromWire } = await import('../../src/pipeline/worker/client.ts');
+  const { errorFromWire } = await import('../../src/pipeline/inferenceProcess/client.ts');
   assert.ok(errorFromWire({ name: 'InvalidRequestError', message: 'width must be a multiple of 8' }) instanceof InvalidRequestError);
   assert.ok(errorFromWire({ name: 'WorkerCrashedError', message: 'gone' }) instanceof WorkerCrashedError);
   const cancelled = errorFromWire({ name: 'AbortError', message: 'generation cancelled' });
@@ -191,7 +191,7 @@ test('errorFromWire rebuilds the error classes callers branch on, and keeps any 
 test('IDLE_RELEASE: the worker releases its model sessions once idle that long, and loads them again for the next job', async () => {
   const logs: string[] = [];
   const idleMs = 400;
-  const worker = await PipelineWorker.start(await testOptions('tiny-sd15'), { idleReleaseMs: idleMs, log: (m) => logs.push(m) });
+  const worker = await InferenceProcess.start(await testOptions('tiny-sd15'), { idleReleaseMs: idleMs, log: (m) => logs.push(m) });
   const releases = () => logs.filter((m) => m.startsWith('released model sessions'));
   const waitForReleases = async (n: number) => {
     for (const deadline = Date.now() + 20_000; releases().length < n; ) {

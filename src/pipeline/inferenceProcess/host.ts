@@ -6,7 +6,7 @@ import { OnnxUpscaler, upscale } from '../upscale.ts';
 import type { FromWorker, ToWorker, WireError } from './protocol.ts';
 
 if (!process.send) {
-  console.error('src/pipeline/worker/host.ts is started by PipelineWorker (client.ts), not directly');
+  console.error('src/pipeline/inferenceProcess/host.ts is started by InferenceProcess (client.ts), not directly');
   process.exit(2);
 }
 

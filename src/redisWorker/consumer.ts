@@ -1,4 +1,4 @@
-// A worker: one model loaded in a PipelineWorker process (restarted if it crashes), consuming that model's BullMQ
+// A worker: one model loaded in a InferenceProcess process (restarted if it crashes), consuming that model's BullMQ
 // queue one job at a time, advertising itself in Redis, and stopping a job when the bot publishes its id on the
 // cancel channel. Results go back as PNG blobs in Redis plus a small JSON return value (see src/scale/blobs.ts).
 //
@@ -10,10 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type { Logger } from '../log.ts';
-import { WorkerEngine } from '../jobs/engine.ts';
+import { InferenceEngine } from '../jobs/inferenceEngine.ts';
 import { ModelPool } from '../jobs/modelPool.ts';
 import { loadModelCatalog, type CatalogModel } from '../models/catalog.ts';
-import { renderJob } from '../jobs/render.ts';
+import { renderJob } from '../jobs/runJob.ts';
 import { GenerationCancelledError, InvalidRequestError } from '../pipeline/pipeline.ts';
 import { BlobStore } from '../scale/blobs.ts';
 import { closeRedis, connectRedis } from '../scale/connection.ts';
@@ -43,7 +43,7 @@ export async function startWorker(config: WorkerConfig, log: Logger): Promise<Ru
     catalog,
     budgetBytes: config.modelMemoryBudget,
     log: (message) => log.info({ models: true }, message),
-    startEngine: (m) => WorkerEngine.start({ ...config.pipeline, modelDir: m.dir }, { idleReleaseMs: config.idleReleaseMs, log: inferenceLog(m.name) }),
+    startEngine: (m) => InferenceEngine.start({ ...config.pipeline, modelDir: m.dir }, { idleReleaseMs: config.idleReleaseMs, log: inferenceLog(m.name) }),
   });
   await engine.preload();
   const info = engine.info!;

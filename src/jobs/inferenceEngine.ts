@@ -1,10 +1,10 @@
-// The bot's handle on inference: one PipelineWorker (a child process), restarted when it dies. A crash fails only the
+// The bot's handle on inference: one InferenceProcess (a child process), restarted when it dies. A crash fails only the
 // job that was in it (the caller decides whether to retry); the next job gets a fresh process.
 import { EventEmitter } from 'node:events';
 import type { PipelineInfo } from '../pipeline/pipeline.ts';
 import type { GenerateRequest, PipelineOptions, ProgressEvent, RgbImage } from '../pipeline/types.ts';
 import type { UpscaleResult } from '../pipeline/upscale.ts';
-import { PipelineWorker, WorkerCrashedError, type WorkerResult } from '../pipeline/worker/client.ts';
+import { InferenceProcess, WorkerCrashedError, type WorkerResult } from '../pipeline/inferenceProcess/client.ts';
 
 export interface GenerateHooks {
   signal?: AbortSignal;
@@ -28,16 +28,16 @@ export interface GenerationEngine {
   close(): Promise<void>;
 }
 
-export interface WorkerEngineOptions {
+export interface InferenceEngineOptions {
   idleReleaseMs?: number;
   log?: (message: string) => void;
   /** Wait between restarts after back-to-back crashes (ms); doubles each time up to 30 s. */
   restartDelayMs?: number;
 }
 
-export class WorkerEngine extends EventEmitter implements GenerationEngine {
-  private worker: PipelineWorker | undefined;
-  private starting: Promise<PipelineWorker> | undefined;
+export class InferenceEngine extends EventEmitter implements GenerationEngine {
+  private worker: InferenceProcess | undefined;
+  private starting: Promise<InferenceProcess> | undefined;
   private closed = false;
   private crashes = 0;
   private lastInfo: PipelineInfo | undefined;
@@ -45,14 +45,14 @@ export class WorkerEngine extends EventEmitter implements GenerationEngine {
 
   private constructor(
     private readonly pipelineOptions: PipelineOptions,
-    private readonly options: WorkerEngineOptions,
+    private readonly options: InferenceEngineOptions,
   ) {
     super();
   }
 
   /** Starts the worker and loads the model; rejects (with the loader's message) when the model folder is bad. */
-  static async start(pipelineOptions: PipelineOptions, options: WorkerEngineOptions = {}): Promise<WorkerEngine> {
-    const engine = new WorkerEngine(pipelineOptions, options);
+  static async start(pipelineOptions: PipelineOptions, options: InferenceEngineOptions = {}): Promise<InferenceEngine> {
+    const engine = new InferenceEngine(pipelineOptions, options);
     await engine.ensureWorker();
     return engine;
   }
@@ -66,14 +66,14 @@ export class WorkerEngine extends EventEmitter implements GenerationEngine {
     return this.worker?.pid;
   }
 
-  private ensureWorker(): Promise<PipelineWorker> {
+  private ensureWorker(): Promise<InferenceProcess> {
     if (this.worker?.alive) return Promise.resolve(this.worker);
     if (this.starting) return this.starting;
     const delay = this.crashes === 0 ? 0 : Math.min(30_000, (this.options.restartDelayMs ?? 500) * 2 ** (this.crashes - 1));
     this.starting = (async () => {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.closed) throw new Error('the generation engine is closed');
-      const worker = await PipelineWorker.start(this.pipelineOptions, { idleReleaseMs: this.options.idleReleaseMs, log: this.options.log });
+      const worker = await InferenceProcess.start(this.pipelineOptions, { idleReleaseMs: this.options.idleReleaseMs, log: this.options.log });
       worker.on('exit', (code: number | null, signal: string | null) => {
         if (this.worker === worker) this.worker = undefined;
         if (!this.closed) {

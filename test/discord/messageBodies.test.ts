@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cancelledBody, failedBody, forDiscordJs, formatDuration, notice, progressBar, progressBody, queuedBody, quotePrompt, resultBody, resultButtons, type MessageBody } from '../../src/discord/render.ts';
+import { cancelledBody, failedBody, forDiscordJs, formatDuration, notice, progressBar, progressBody, queuedBody, quotePrompt, resultBody, resultButtons, type MessageBody } from '../../src/discord/messageBodies.ts';
 import type { JobParams, JobResult } from '../../src/jobs/types.ts';
 
 const JOB = '3f2b9c1e-7a4d-4e0b-9c55-0123456789ab';
