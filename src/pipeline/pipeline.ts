@@ -6,9 +6,13 @@
 import { loadModelFolder, type ModelFolder } from './modelFolder.ts';
 import { loadTokenizer } from './tokenizer.ts';
 import { createScheduler, defaultSamplerFor, img2imgTimesteps, normalizeSchedulerConfig, stepProgress } from './schedulers/index.ts';
-import type { NoiseSource, SamplerName, Scheduler, SchedulerConfig } from './schedulers/types.ts';
-import { TorchGenerator } from './random.ts';
-import { createSession, releaseSession, sessionFiles, type LoadedSession, type SessionSettings } from './session.ts';
+import type { SamplerName, Scheduler, SchedulerConfig } from './schedulers/types.ts';
+import { perImageNoise, TorchGenerator } from './random.ts';
+import type { SessionSettings } from './session.ts';
+import { SessionPool, type Part } from './sessionPool.ts';
+import { GenerationCancelledError, InvalidRequestError } from './errors.ts';
+import { validateRequest } from './validateRequest.ts';
+import { concatFloat32 } from './tensor.ts';
 import type { TextTokenizer } from './textEncoder.ts';
 import { sdConditioning, sdxlConditioning, type UnetConditioning } from './conditioning.ts';
 import { guidanceEmbedding, Unet } from './unet.ts';
@@ -19,23 +23,16 @@ import { clipPreprocessing, isFlagged, type ClipPreprocessing } from './safetyCh
 import { prefetch } from './onnx/prefetch.ts';
 import { float32ModelPath } from './onnx/upcast.ts';
 import type { ModelFamily } from './family.ts';
-import { defaultStrength, parseRequestFields } from './request.ts';
+import { defaultStrength } from './request.ts';
 import { isPreparedPart, prepareModel } from './prepareModel.ts';
 import { tilingFor } from './vaeTiling.ts';
 import { WARNING_PREFIX } from './logLevel.ts';
 import type { GenerateRequest, GenerateResult, GeneratedImage, PipelineOptions, ProgressEvent, ProviderName, RgbImage } from './types.ts';
 
-export class GenerationCancelledError extends Error {
-  override name = 'AbortError';
-  constructor(reason = 'cancelled') {
-    super(`generation ${reason}`);
-  }
-}
 
-/** A request the pipeline cannot run as given; the message is meant for the user. */
-export class InvalidRequestError extends Error {
-  override name = 'InvalidRequestError';
-}
+// Callers import these from here; they live in their own modules.
+export { GenerationCancelledError, InvalidRequestError } from './errors.ts';
+export { validateRequest } from './validateRequest.ts';
 
 export interface GenerateHooks {
   signal?: AbortSignal;
@@ -56,7 +53,6 @@ export interface PipelineInfo {
   attention: string;
 }
 
-type Part = 'textEncoder' | 'textEncoder2' | 'unet' | 'vaeDecoder' | 'vaeEncoder' | 'safetyChecker' | 'previewDecoder';
 
 /** Per-run timing: total wall time and the part of it spent inside ONNX Runtime. */
 export interface RunTimings {
@@ -66,85 +62,6 @@ export interface RunTimings {
   steps: number;
 }
 
-/**
- * Sessions created on first use and kept (or, in low-memory mode, released right after use), so that a small GPU only
- * ever holds one sub-model at a time, and idle models can be released by the host.
- */
-class SessionPool {
-  private readonly live = new Map<Part, LoadedSession>();
-  onnxMs = 0;
-  constructor(
-    private readonly paths: Partial<Record<Part, string>>,
-    private readonly settings: SessionSettings,
-    /** The file to open for a part: an upcast VAE and the attention rewrite (UNet, VAE), or the path itself. */
-    private readonly resolvePath: (part: Part, path: string) => Promise<string>,
-  ) {}
-
-  has(part: Part): boolean {
-    return this.paths[part] !== undefined;
-  }
-
-  /** Each part's file to open, resolved once per process (the rewrite and upcast caches make it stable). */
-  private readonly resolved = new Map<Part, Promise<string>>();
-
-  private resolve(part: Part): Promise<string> {
-    const path = this.paths[part];
-    if (!path) return Promise.reject(new Error(`the model has no ${part}`));
-    let resolved = this.resolved.get(part);
-    if (!resolved) {
-      resolved = this.resolvePath(part, path);
-      resolved.catch(() => this.resolved.delete(part));
-      this.resolved.set(part, resolved);
-    }
-    return resolved;
-  }
-
-  /** The files creating this part's session will read (for reading them ahead); [] when not loaded by us. */
-  async sessionFiles(part: Part): Promise<{ path: string; bytes: number }[]> {
-    if (!this.has(part) || this.live.has(part)) return [];
-    return sessionFiles(await this.resolve(part), this.settings);
-  }
-
-  async get(part: Part): Promise<LoadedSession> {
-    const existing = this.live.get(part);
-    if (existing) return existing;
-    const loaded = await createSession(await this.resolve(part), this.settings);
-    this.timeRuns(loaded);
-    this.live.set(part, loaded);
-    return loaded;
-  }
-
-  /** Wrap run() once per session so the benchmark can tell ONNX Runtime time from our own. */
-  private timeRuns(loaded: LoadedSession): void {
-    const session = loaded.session;
-    const run = session.run.bind(session) as (...args: unknown[]) => Promise<unknown>;
-    (session as { run: unknown }).run = async (...args: unknown[]) => {
-      const start = performance.now();
-      try {
-        return await run(...args);
-      } finally {
-        this.onnxMs += performance.now() - start;
-      }
-    };
-  }
-
-  async release(part: Part): Promise<void> {
-    const loaded = this.live.get(part);
-    this.live.delete(part);
-    await releaseSession(loaded);
-  }
-
-  /** Releases every open session; returns the parts that were open. */
-  async releaseAll(): Promise<Part[]> {
-    const parts = [...this.live.keys()];
-    for (const part of parts) await this.release(part);
-    return parts;
-  }
-
-  get provider(): ProviderName | undefined {
-    return this.live.values().next().value?.provider;
-  }
-}
 
 export class StableDiffusionPipeline {
   private lastTimings: RunTimings = { totalMs: 0, onnxMs: 0, steps: 0 };
@@ -476,7 +393,7 @@ export class StableDiffusionPipeline {
     const c = s.conditioning;
     const perText = c.tokens * c.width;
     const rows = s.guided ? 2 * s.count : s.count;
-    const latentRows = s.guided ? concat(scaled, scaled) : scaled;
+    const latentRows = s.guided ? concatFloat32(scaled, scaled) : scaled;
     // An inpainting UNet also takes the mask and the masked image's latents, after the latents on the channel axis.
     const sample = s.maskInput ? appendChannels(latentRows, s.maskInput, rows, s.count) : latentRows;
     const inputChannels = sample.length / (rows * s.lh * s.lw);
@@ -517,59 +434,4 @@ export class StableDiffusionPipeline {
     }
     return guidedOut;
   }
-}
-
-/** Each image draws from its own generator, so a batch of 4 gives the same images as 4 single runs of seed..seed+3. */
-function perImageNoise(generators: TorchGenerator[], perImage: number): NoiseSource {
-  return {
-    randn(n: number): Float32Array {
-      const per = n / generators.length;
-      if (!Number.isInteger(per) || per !== perImage) {
-        // A scheduler asking for an unexpected amount: fall back to the first generator rather than misalign.
-        const first = generators[0];
-        if (!first) throw new Error('no noise generators for this batch');
-        return first.randn(n);
-      }
-      const out = new Float32Array(n);
-      generators.forEach((g, i) => out.set(g.randn(per), i * per));
-      return out;
-    },
-  };
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/**
- * Checks a request against the one request schema (./request.ts), plus what only the pipeline knows (the init image's
- * size, the mask). Throws InvalidRequestError naming every field that is wrong; returns the request with defaults filled in.
- */
-export function validateRequest(r: GenerateRequest): GenerateRequest {
-  const parsed = parseRequestFields(r);
-  if (!parsed.ok) throw new InvalidRequestError(parsed.problems.join('; '));
-  if (r.initImage && !r.onlyMasked && (r.initImage.width !== r.width || r.initImage.height !== r.height)) {
-    throw new InvalidRequestError(`the init image is ${r.initImage.width}x${r.initImage.height}; it must be resized to ${r.width}x${r.height} first`);
-  }
-  validateMask(r, (message) => {
-    throw new InvalidRequestError(message);
-  });
-  return parsed.value;
-}
-
-/** Mask fields: a mask needs an init image of its size and something to repaint; the mask options need a mask. */
-function validateMask(r: GenerateRequest, fail: (message: string) => never): void {
-  if (!r.mask) {
-    if (r.onlyMasked) fail('"only the masked area" needs a mask');
-    return;
-  }
-  if (!r.initImage) fail('a mask needs an init image to paint into');
-  const image = r.initImage!;
-  if (r.mask.width !== image.width || r.mask.height !== image.height) fail(`the mask is ${r.mask.width}x${r.mask.height} but the init image is ${image.width}x${image.height}; resize the mask first`);
-  if (r.mask.data.length !== r.mask.width * r.mask.height) fail('the mask must have one byte per pixel');
-  if (r.mask.data.every((v) => v === 0)) fail('the mask is all black: there is nothing to repaint (white marks what to repaint)');
-  if (r.onlyMasked && (image.width > 4096 || image.height > 4096 || image.width < 8 || image.height < 8)) fail(`the init image is ${image.width}x${image.height}; "only the masked area" takes images from 8 to 4096 pixels a side`);
 }

@@ -143,3 +143,21 @@ function boxMuller16(data: Float32Array, at: number): void {
     data[at + j + 8] = radius * Math.sin(theta);
   }
 }
+
+/** Each image draws from its own generator, so a batch of 4 gives the same images as 4 single runs of seed..seed+3. */
+export function perImageNoise(generators: TorchGenerator[], perImage: number): NoiseSource {
+  return {
+    randn(n: number): Float32Array {
+      const per = n / generators.length;
+      if (!Number.isInteger(per) || per !== perImage) {
+        // A scheduler asking for an unexpected amount: fall back to the first generator rather than misalign.
+        const first = generators[0];
+        if (!first) throw new Error('no noise generators for this batch');
+        return first.randn(n);
+      }
+      const out = new Float32Array(n);
+      generators.forEach((g, i) => out.set(g.randn(per), i * per));
+      return out;
+    },
+  };
+}

@@ -120,3 +120,11 @@ export function linearCombination(
 export function assertSameLength(what: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) throw new RangeError(`${what}: length ${a.length} != ${b.length}`);
 }
+
+/** [a; b] as one array (two batch halves stacked). */
+export function concatFloat32(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
