@@ -75,7 +75,8 @@ test('a flood of the same malformed request is answered every time but logged on
 });
 
 test('PNDM (the test model\'s default) counts the steps asked for: never "3 of 2"', async () => {
-  const handle = h.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a lighthouse', seed: 3, steps: 2 }, channelId: h.emulator.channels.nsfw.id });
+  // Big enough that the job spans several progress intervals (a 2-step job can end inside one on a quiet machine).
+  const handle = h.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a lighthouse', seed: 3, steps: 2, width: 1024, height: 1024 }, channelId: h.emulator.channels.nsfw.id });
   await finalOf(handle);
   const fields = embedFields(handle.original());
   assert.equal(fields.Sampler, 'pndm');
