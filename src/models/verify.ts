@@ -5,7 +5,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { openForInspection } from '../pipeline/session.ts';
-import { checkSignature, formatProblem, inspectSignatures, loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline/modelFolder.ts';
+import { loadModelFolder, ModelFolderError, type ModelFolder } from '../pipeline/modelFolder.ts';
+import { checkSignature, formatProblem, inspectSignatures } from '../pipeline/modelSignatures.ts';
 
 /** Written beside an installed model: where it came from and what was verified. */
 export const SOURCE_FILE = '.imagine-source.json';

@@ -16,7 +16,7 @@ import type { Tensor } from 'onnxruntime-node';
 import type { LoadedSession } from './session.ts';
 import { inputSpec, outputAsFloat32, tensorFor } from './session.ts';
 import { encodeText, type TextTokenizer } from './textEncoder.ts';
-import { penultimateHiddenState } from './modelFolder.ts';
+import { penultimateHiddenState } from './modelSignatures.ts';
 
 /** Everything the UNet takes besides the latents and the timestep, with rows in the UNet batch's order. */
 export interface UnetConditioning {

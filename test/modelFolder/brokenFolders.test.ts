@@ -5,7 +5,8 @@ import { cpSync, mkdtempSync, rmSync, unlinkSync, writeFileSync, mkdirSync } fro
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureTestModels } from '../fixtures/models.ts';
-import { checkSignature, formatProblem, inspectSignatures, loadModelFolder, ModelFolderError } from '../../src/pipeline/modelFolder.ts';
+import { loadModelFolder, ModelFolderError } from '../../src/pipeline/modelFolder.ts';
+import { checkSignature, formatProblem, inspectSignatures } from '../../src/pipeline/modelSignatures.ts';
 import { writeModel } from '../../scripts/testModels/graph.ts';
 import { textEncoder, unet } from '../../scripts/testModels/networks.ts';
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ensureTestModels, TEST_MODEL_NAMES } from '../fixtures/models.ts';
 import { generateTestModels } from '../../scripts/testModels/generate.ts';
-import { inspectSignatures, loadModelFolder } from '../../src/pipeline/modelFolder.ts';
+import { loadModelFolder } from '../../src/pipeline/modelFolder.ts';
+import { inspectSignatures } from '../../src/pipeline/modelSignatures.ts';
 import { loadTokenizer } from '../../src/pipeline/tokenizer.ts';
 import { decodeModel } from '../../src/pipeline/onnx/build.ts';
 
