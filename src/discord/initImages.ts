@@ -29,7 +29,8 @@ export function firstImageAttachment(attachments: Iterable<{ url: string; conten
   return undefined;
 }
 
-function isLoopback(url: string): boolean {
+/** Plain http is allowed only to this machine (the test emulator's CDN); Discord's CDN is https. */
+export function isLoopback(url: string): boolean {
   try {
     const host = new URL(url).hostname;
     return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';

@@ -8,20 +8,12 @@ import { InitImageError } from '../pipeline/initImage.ts';
 import { loadMask } from '../pipeline/inpaint/loadMask.ts';
 import { writeFileAtomic } from '../storage/index.ts';
 import type { BotContext } from '../bot/types.ts';
+import { isLoopback } from './initImages.ts';
 import type { JobParams } from '../jobs/types.ts';
 
 /** A1111's default mask blur: a hand-drawn mask's edge fades over a few pixels. */
 export const UPLOADED_MASK_BLUR = 4;
 const MAX_INPUT_PIXELS = 50_000_000;
-
-function isLoopback(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Adds the mask at `url` to an img2img job whose init image is already saved (params.width/height are its size).
