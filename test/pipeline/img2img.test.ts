@@ -3,22 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SamplerName } from '../../src/pipeline/schedulers/types.ts';
-import type { RgbImage } from '../../src/pipeline/types.ts';
-import { distinctValues, loadTestPipeline, meanAbsDiff, request } from './helpers.ts';
-
-/** A smooth, mid-range picture (no saturated pixels) so that movement away from it is measurable. */
-function initImage(width = 64, height = 64): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = 60 + Math.round((x / (width - 1)) * 120);
-      data[i + 1] = 60 + Math.round((y / (height - 1)) * 120);
-      data[i + 2] = 120 + Math.round(40 * Math.sin((x + y) / 6));
-    }
-  }
-  return { data, width, height };
-}
+import { distinctValues, initImage, loadTestPipeline, meanAbsDiff, request } from './helpers.ts';
 
 describe('img2img', () => {
   for (const name of ['tiny-sd15', 'tiny-sd2-v'] as const) {

@@ -14,8 +14,8 @@ import { StableDiffusionPipeline } from '../../src/pipeline/pipeline.ts';
 import { SAMPLER_NAMES } from '../../src/pipeline/schedulers/types.ts';
 import { loadTokenizer } from '../../src/pipeline/tokenizer.ts';
 import { latentPreview } from '../../src/pipeline/preview.ts';
-import type { GeneratedImage, RgbImage } from '../../src/pipeline/types.ts';
-import { distinctValues, loadTestPipeline, maxAbsDiff, meanAbsDiff, modelDir, request, testOptions } from './helpers.ts';
+import type { GeneratedImage } from '../../src/pipeline/types.ts';
+import { distinctValues, initImage, loadTestPipeline, maxAbsDiff, meanAbsDiff, modelDir, request, testOptions } from './helpers.ts';
 
 test('detectFamily: any one piece of evidence makes a folder SDXL', () => {
   assert.equal(detectFamily({ hasTextEncoder2: false }).family, 'sd');
@@ -115,20 +115,6 @@ test('folders mixing the families fail with a message naming the file and the fi
     s.done();
   }
 });
-
-/** A smooth, mid-range picture so that movement away from it is measurable. */
-function initImage(width = 64, height = 64): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      data[i] = 60 + Math.round((x / (width - 1)) * 120);
-      data[i + 1] = 60 + Math.round((y / (height - 1)) * 120);
-      data[i + 2] = 120 + Math.round(40 * Math.sin((x + y) / 6));
-    }
-  }
-  return { data, width, height };
-}
 
 describe('tiny-sdxl', () => {
   let pipeline: StableDiffusionPipeline;

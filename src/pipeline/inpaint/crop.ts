@@ -42,33 +42,26 @@ export function cropRegion(mask: MaskImage, width: number, height: number, pad: 
   const ratioTarget = width / height;
   if (ratioCrop > ratioTarget) {
     // Too wide for the target: grow the height around the centre, then slide it back inside the image.
-    const grow = Math.trunc((x2 - x1) / ratioTarget - (y2 - y1));
-    y1 -= Math.floor(grow / 2);
-    y2 += grow - Math.floor(grow / 2);
-    if (y2 >= h) {
-      const over = y2 - h;
-      y2 -= over;
-      y1 -= over;
-    }
-    if (y1 < 0) {
-      y2 -= y1;
-      y1 = 0;
-    }
-    if (y2 >= h) y2 = h;
+    [y1, y2] = growAxis(y1, y2, Math.trunc((x2 - x1) / ratioTarget - (y2 - y1)), h);
   } else {
-    const grow = Math.trunc((y2 - y1) * ratioTarget - (x2 - x1));
-    x1 -= Math.floor(grow / 2);
-    x2 += grow - Math.floor(grow / 2);
-    if (x2 >= w) {
-      const over = x2 - w;
-      x2 -= over;
-      x1 -= over;
-    }
-    if (x1 < 0) {
-      x2 -= x1;
-      x1 = 0;
-    }
-    if (x2 >= w) x2 = w;
+    [x1, x2] = growAxis(x1, x2, Math.trunc((y2 - y1) * ratioTarget - (x2 - x1)), w);
   }
   return { x1, y1, x2, y2 };
+}
+
+/** Grows [lo, hi) by `grow` around its centre, then slides it back inside [0, limit] (diffusers' crop rule per axis). */
+function growAxis(lo: number, hi: number, grow: number, limit: number): [number, number] {
+  lo -= Math.floor(grow / 2);
+  hi += grow - Math.floor(grow / 2);
+  if (hi >= limit) {
+    const over = hi - limit;
+    hi -= over;
+    lo -= over;
+  }
+  if (lo < 0) {
+    hi -= lo;
+    lo = 0;
+  }
+  if (hi >= limit) hi = limit;
+  return [lo, hi];
 }
