@@ -131,8 +131,12 @@ export async function killHard(bot: BotProcess): Promise<void> {
 export interface BotProcessRig {
   /** The Discord emulator (set once the file's `before` hook has run). */
   readonly emulator: DiscordEmulator;
+  /** The tiny-sd15 test model folder (set once the file's `before` hook has run). */
+  readonly modelDir: string;
   /** A fresh data folder, removed after the file's tests. */
   newDataDir(): Promise<string>;
+  /** Spawns the bot as spawnBot does, without waiting for it; killed after the file's tests. */
+  spawn(...args: Parameters<typeof spawnBot>): BotProcess;
   /** Starts the bot (tiny-sd15) on `dataDir` and waits until it is connected; killed after the file's tests. */
   boot(dataDir: string, env?: Record<string, string>): Promise<BotProcess>;
 }
@@ -159,6 +163,15 @@ export function useBotProcesses(): BotProcessRig {
   return {
     get emulator() {
       return started();
+    },
+    get modelDir() {
+      started();
+      return modelDir;
+    },
+    spawn(...args) {
+      const bot = spawnBot(...args);
+      bots.push(bot);
+      return bot;
     },
     async newDataDir() {
       const dir = await tempDataDir();

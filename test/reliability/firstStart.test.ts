@@ -2,36 +2,17 @@
 // `npm start`. The bot runs as a real process in a folder holding only that .env (so .env.example and the code cannot
 // drift apart unnoticed), against the local Discord emulator, and must connect, register its commands and answer
 // /imagine. Each way a first start can fail must say what to do next.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDiscordEmulator, type DiscordEmulator } from '../emulator/index.ts';
-import { ensureTestModels } from '../fixtures/models.ts';
 import { finalOf } from '../bot/helpers.ts';
-import { killHard, REPO_ROOT, spawnBot, type BotProcess } from './botProcess.ts';
+import { REPO_ROOT, useBotProcesses, type BotProcess } from './botProcess.ts';
 
-let emulator: DiscordEmulator;
-let modelDir: string;
-const dirs: string[] = [];
-const bots: BotProcess[] = [];
+const rig = useBotProcesses();
 
-before(async () => {
-  modelDir = join(await ensureTestModels(), 'tiny-sd15');
-  emulator = await startDiscordEmulator();
-});
-after(async () => {
-  for (const bot of bots) await killHard(bot);
-  await emulator?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempFolder(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'imagine-first-start-'));
-  dirs.push(dir);
-  return dir;
-}
+/** A fresh folder (removed after the file's tests). */
+const tempFolder = () => rig.newDataDir();
 
 /** .env.example with only `filled` changed (each must be a variable the example lists). */
 async function envFromExample(filled: Record<string, string>): Promise<string> {
@@ -48,24 +29,23 @@ async function envFromExample(filled: Record<string, string>): Promise<string> {
 async function startIn(envText: string | undefined, env: Record<string, string> = {}): Promise<{ bot: BotProcess; dir: string }> {
   const dir = await tempFolder();
   if (envText !== undefined) await writeFile(join(dir, '.env'), envText);
-  const bot = spawnBot(env, { cwd: dir });
-  bots.push(bot);
+  const bot = rig.spawn(env, { cwd: dir });
   return { bot, dir };
 }
 
 test('a .env made from .env.example (token and model filled in) starts, registers the commands and answers /imagine', async () => {
   // DISCORD_API_URL points discord.js at the emulator instead of discord.com; everything else is the example's.
-  const envText = await envFromExample({ DISCORD_TOKEN: emulator.token, MODEL_DIR: modelDir, DISCORD_API_URL: emulator.apiUrl });
+  const envText = await envFromExample({ DISCORD_TOKEN: rig.emulator.token, MODEL_DIR: rig.modelDir, DISCORD_API_URL: rig.emulator.apiUrl });
   assert.match(envText, /^SHARDS=auto$/m, 'the example keeps its sharded-start setting, which must not reach an ordinary start');
   // An empty LOG_LEVEL in the shell counts as unset, as .env.example says empty values do (it used to crash pino).
   const { bot } = await startIn(envText, { LOG_LEVEL: '' });
   await bot.waitForLog((l) => l.msg === 'connected to Discord', 60_000, 'the bot to connect');
   // No DEV_GUILD_ID in the example: the commands are registered globally.
-  await emulator.waitForCommands(undefined, 20_000);
-  const handle = emulator.slashCommand({ name: 'imagine', options: { prompt: 'a first picture', seed: 3 }, channelId: emulator.channels.nsfw.id });
+  await rig.emulator.waitForCommands(undefined, 20_000);
+  const handle = rig.emulator.slashCommand({ name: 'imagine', options: { prompt: 'a first picture', seed: 3 }, channelId: rig.emulator.channels.nsfw.id });
   await finalOf(handle, 90_000);
   assert.equal(bot.child.exitCode, null, 'still running');
-  assert.deepEqual(emulator.unknownRequests(), []);
+  assert.deepEqual(rig.emulator.unknownRequests(), []);
 });
 
 /** Runs the bot to its exit; it must fail with exit code 1 and say everything once, on stderr, without a stack. */
@@ -88,7 +68,7 @@ test('no .env at all: says so and gives the cp command', async () => {
 });
 
 test('the model folder missing (the example\'s models/default on a fresh clone): how to get a model and MODEL_DIR', async () => {
-  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: emulator.token, DISCORD_API_URL: emulator.apiUrl }));
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: rig.emulator.token, DISCORD_API_URL: rig.emulator.apiUrl }));
   assert.match(err, /could not start: the model folder \(MODEL_DIR\) is not usable: .*models\/default: missing/);
   assert.match(err, /Fix: there is no model there yet: `npm run models -- list` shows the presets.*`npm run models -- fetch <preset>`.*set MODEL_DIR in \.env/);
   assert.equal(err.trim().split('\n').length, 2, 'two lines');
@@ -97,23 +77,23 @@ test('the model folder missing (the example\'s models/default on a fresh clone):
 test('a broken model folder: the same Fix as `models verify`, plus list/fetch and MODEL_DIR', async () => {
   const dir = await tempFolder();
   const broken = join(dir, 'broken-model');
-  await cp(modelDir, broken, { recursive: true });
+  await cp(rig.modelDir, broken, { recursive: true });
   await rm(join(broken, 'unet', 'model.onnx'));
-  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: emulator.token, MODEL_DIR: broken, DISCORD_API_URL: emulator.apiUrl }));
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: rig.emulator.token, MODEL_DIR: broken, DISCORD_API_URL: rig.emulator.apiUrl }));
   assert.match(err, /unet\/model\.onnx: missing; expected the UNet/);
   assert.match(err, /Fix: fetch the model again \(npm run models -- fetch <preset or repo> --force\)/);
   assert.match(err, /`npm run models -- list`.*set MODEL_DIR in \.env/);
 });
 
 test('LOG_LEVEL is checked with the rest of the configuration', async () => {
-  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: emulator.token, MODEL_DIR: modelDir, LOG_LEVEL: 'verbose', QUEUE_CONCURRENCY: 'two' }));
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: rig.emulator.token, MODEL_DIR: rig.modelDir, LOG_LEVEL: 'verbose', QUEUE_CONCURRENCY: 'two' }));
   assert.match(err, /LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/);
   assert.match(err, /QUEUE_CONCURRENCY: /, 'named together with the other bad values');
   assert.match(err, /Fix it in \.env; see \.env\.example/);
 });
 
 test('a token Discord refuses: says to set DISCORD_TOKEN', async () => {
-  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: 'MTIz.not-the.right-token', MODEL_DIR: modelDir, DISCORD_API_URL: emulator.apiUrl }));
+  const err = await failedStart(await envFromExample({ DISCORD_TOKEN: 'MTIz.not-the.right-token', MODEL_DIR: rig.modelDir, DISCORD_API_URL: rig.emulator.apiUrl }));
   assert.match(err, /could not log in to Discord/);
   assert.match(err, /Fix: set DISCORD_TOKEN in \.env to the bot token/);
   assert.ok(!err.includes('not-the.right-token'), 'the token is not echoed');
